@@ -1,0 +1,1 @@
+//! API base URLs: validation and the routes under them.

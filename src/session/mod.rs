@@ -1,0 +1,88 @@
+//! The session engine: one tokio task per started connection.
+//!
+//! A session owns its timers and backoff, calls [`crate::act`], and reports
+//! through [`Event`]s. The UI sends [`Command`]s and never waits on the network.
+
+use chrono::{DateTime, Utc};
+
+use crate::act::{Claims, Expiry, Meter, Verdict};
+use crate::journal::JournalEntry;
+use crate::secret::Token;
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Not started: no request has been made for this connection.
+    Idle,
+    /// Obtaining a token with Basic credentials.
+    Authorizing,
+    /// Obtaining a new token with Bearer.
+    Refreshing,
+    /// Holding a token that has not expired.
+    Valid,
+    /// The last attempt failed for a reason worth retrying; waiting to retry.
+    Backoff,
+    /// Refused for a reason retrying will not fix; waiting for the user.
+    Failed,
+    /// Stopped by the user.
+    Stopped,
+}
+
+/// The token a session holds.
+#[derive(Debug, Clone)]
+pub struct TokenStatus {
+    /// The raw JWT.
+    pub token: Token,
+    /// Decoded header and claims.
+    pub claims: Claims,
+    /// When it expires, and whether that is from `exp` or assumed.
+    pub expiry: Expiry,
+    /// When we received it (local clock).
+    pub obtained_at: DateTime<Utc>,
+}
+
+/// Everything the UI shows about one session; sent whole on every change.
+#[derive(Debug, Clone)]
+pub struct SessionSnapshot {
+    /// The connection's name.
+    pub name: String,
+    /// Where it stands.
+    pub state: SessionState,
+    /// The current token, if any.
+    pub token: Option<TokenStatus>,
+    /// When the next Bearer refresh is planned.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+    /// While backing off: when the next attempt is planned.
+    pub retry_at: Option<DateTime<Utc>>,
+    /// Consecutive failed attempts.
+    pub failures: u32,
+    /// The verdict of the last exchange.
+    pub last_verdict: Option<Verdict>,
+    /// The latest rate-limit reading.
+    pub meter: Option<Meter>,
+    /// Tokens obtained since the session started (authorize + refresh).
+    pub tokens_obtained: u32,
+}
+
+/// What the UI (or a script) asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start a session, or authorize now if it is failed or backing off.
+    Start(String),
+    /// Refresh now (Bearer if a token is held, else authorize).
+    RefreshNow(String),
+    /// Stop a session and forget its token.
+    Stop(String),
+    /// Start every connection.
+    StartAll,
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A session's state changed.
+    SessionChanged(SessionSnapshot),
+    /// An exchange happened.
+    Journal(JournalEntry),
+}
