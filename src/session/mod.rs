@@ -86,3 +86,26 @@ pub enum Event {
     /// An exchange happened.
     Journal(JournalEntry),
 }
+
+/// Handle to the running engine. Dropping it stops every session.
+#[derive(Debug)]
+pub struct Engine {
+    cmd_tx: tokio::sync::mpsc::UnboundedSender<Command>,
+}
+
+impl Engine {
+    /// Starts the engine for `config` (inside a tokio runtime). Sessions of
+    /// connections with `autostart` start at once; others wait for a [`Command`].
+    pub fn spawn(
+        config: std::sync::Arc<crate::config::Config>,
+        events_tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        let _ = (config, events_tx);
+        todo!("engine helper")
+    }
+
+    /// Sends a command; never blocks, never waits on the network.
+    pub fn send(&self, command: Command) {
+        let _ = self.cmd_tx.send(command);
+    }
+}
