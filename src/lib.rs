@@ -9,11 +9,13 @@
 //! - [`session`]: the engine, one task per started connection.
 //! - [`tui`]: the terminal UI: app state, update, drawing.
 //! - [`sim`]: the built-in Act! simulator used by `actsm sim`, `actsm demo` and the tests.
+//! - [`demo`]: `actsm demo`, the TUI on the simulator with a temporary connections file.
 //! - [`cli`]: the command line and its dispatch.
 
 pub mod act;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod journal;
 pub mod logging;
 pub mod paths;
