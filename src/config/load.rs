@@ -219,7 +219,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             }
             "connection" => connections = check.connections(value),
             other => {
-                let message = unknown_message(other, TOP_FIELDS, "top-level keys");
+                let message = unknown_message(other, TOP_FIELDS, "top-level key");
                 check.problem(key.span(), None, Some(other), message);
             }
         }
@@ -306,7 +306,7 @@ impl Checker<'_> {
         for (key, _) in sorted_entries(table) {
             let name: &str = key.get_ref();
             if !allowed.contains(&name) {
-                let message = unknown_message(name, allowed, "fields");
+                let message = unknown_message(name, allowed, "field");
                 self.problem(key.span(), Some(scope), Some(name), message);
                 clean = false;
             }
@@ -665,11 +665,11 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end
 }
 
-/// "unknown field; did you mean 'x'? valid fields: a, b, c".
+/// "unknown field; did you mean 'x'; valid fields: a, b, c".
 fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
     use std::fmt::Write as _;
 
-    let mut message = String::from("unknown");
+    let mut message = format!("unknown {what}");
     if let Some(best) = allowed
         .iter()
         .map(|a| (edit_distance(name, a), *a))
@@ -677,9 +677,9 @@ fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| a)
     {
-        let _ = write!(message, "; did you mean '{best}'?");
+        let _ = write!(message, "; did you mean '{best}'");
     }
-    let _ = write!(message, " Valid {what}: {}", allowed.join(", "));
+    let _ = write!(message, "; valid {what}s: {}", allowed.join(", "));
     message
 }
 
@@ -773,11 +773,9 @@ fn check_url(url: &str) -> Result<UrlParts, String> {
     if let Some(port) = port
         && port.parse::<u16>().is_err()
     {
-        {
-            return Err(format!(
-                "has port '{port}', which is not a number from 0 to 65535"
-            ));
-        }
+        return Err(format!(
+            "has port '{port}', which is not a number from 0 to 65535"
+        ));
     }
     Ok(UrlParts {
         scheme,
@@ -847,10 +845,10 @@ mod tests {
     #[test]
     fn suggestions() {
         assert!(
-            unknown_message("pasword_env", CONNECTION_FIELDS, "fields")
-                .contains("did you mean 'password_env'?")
+            unknown_message("pasword_env", CONNECTION_FIELDS, "field")
+                .contains("did you mean 'password_env'")
         );
-        assert!(!unknown_message("colour", CONNECTION_FIELDS, "fields").contains("did you mean"));
+        assert!(!unknown_message("colour", CONNECTION_FIELDS, "field").contains("did you mean"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
