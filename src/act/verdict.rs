@@ -1457,7 +1457,7 @@ mod tests {
                 if next() % 2 == 0 {
                     body.extend_from_slice(pieces[(next() % 8) as usize]);
                 } else {
-                    body.push((next() % 256) as u8);
+                    body.push(next().to_le_bytes()[0]);
                 }
             }
             let status = [200, 401, 403, 404, 429, 500, 503, 302, 999][(next() % 9) as usize];
