@@ -50,40 +50,10 @@ pub(crate) async fn resolve_secret(
     source: &SecretSource,
     timeout: Duration,
 ) -> Result<Secret, Verdict> {
-    interim_resolve(source, timeout)
+    source
+        .resolve(timeout)
         .await
-        .map_err(|e| Verdict::new(VerdictKind::Secret, Some(e)))
-}
-
-// TODO(#config): replace with `SecretSource::resolve` once the config branch lands.
-async fn interim_resolve(source: &SecretSource, timeout: Duration) -> Result<Secret, String> {
-    match source {
-        SecretSource::Plain(secret) => Ok(secret.clone()),
-        SecretSource::Env(var) => std::env::var(var)
-            .map(Secret::new)
-            .map_err(|_| format!("environment variable '{var}' is not set")),
-        SecretSource::Command(cmd) => {
-            let run = tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .stdin(std::process::Stdio::null())
-                .kill_on_drop(true)
-                .output();
-            let out = tokio::time::timeout(timeout, run)
-                .await
-                .map_err(|_| format!("password command timed out: {cmd}"))?
-                .map_err(|e| format!("password command failed to run: {e}"))?;
-            if !out.status.success() {
-                return Err(format!("password command exited with {}", out.status));
-            }
-            let mut text = String::from_utf8(out.stdout)
-                .map_err(|_| "password command printed invalid UTF-8".to_owned())?;
-            if text.ends_with('\n') {
-                text.pop();
-            }
-            Ok(Secret::new(text))
-        }
-    }
+        .map_err(|e| Verdict::new(VerdictKind::Secret, Some(e.to_string())))
 }
 
 /// The journal's view of an exchange, with the rule that caused it.

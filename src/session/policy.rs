@@ -304,6 +304,32 @@ mod tests {
     }
 
     #[test]
+    fn classify_follows_the_verdict_classes() {
+        let next = |kind| classify(&Verdict::new(kind, None));
+        assert_eq!(next(VerdictKind::Ok), Next::Valid);
+        assert_eq!(next(VerdictKind::TokenRejected), Next::FallbackToBasic);
+        for kind in [
+            VerdictKind::Unauthorized,
+            VerdictKind::ApiAccessRequired,
+            VerdictKind::SubscriptionRequired,
+            VerdictKind::Incompatible,
+            VerdictKind::Secret,
+        ] {
+            assert_eq!(next(kind), Next::Fail, "{kind:?}");
+        }
+        for kind in [
+            VerdictKind::Refused,
+            VerdictKind::Timeout,
+            VerdictKind::Dns,
+            VerdictKind::ServerError,
+            VerdictKind::NotAToken,
+        ] {
+            assert_eq!(next(kind), Next::Backoff, "{kind:?}");
+        }
+        assert_eq!(next(VerdictKind::Throttled), Next::Throttle);
+    }
+
+    #[test]
     fn short_durations_read_well() {
         assert_eq!(short_duration(Duration::from_secs(300)), "5m");
         assert_eq!(short_duration(Duration::from_secs(45)), "45s");
