@@ -7,6 +7,13 @@ use std::time::Duration;
 
 use crate::secret::Secret;
 
+mod load;
+mod source;
+mod words;
+
+pub use load::{ConfigError, Problem, load, parse};
+pub use source::SecretError;
+
 /// `[settings]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -67,4 +74,16 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// Things the user should know that are not errors (plain-text passwords, ...).
     pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// A config with no connections, default settings, no path and no warnings.
+    pub fn empty() -> Config {
+        Config::default()
+    }
+
+    /// The connection called `name`, if any (names are unique and case-sensitive).
+    pub fn connection(&self, name: &str) -> Option<&Connection> {
+        self.connections.iter().find(|c| c.name == name)
+    }
 }

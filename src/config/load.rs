@@ -1,0 +1,854 @@
+//! Reading and validating the connections file.
+//!
+//! The file is parsed once into toml's spanned document tree, so every
+//! problem can name the file, line and column it comes from. Each table is
+//! checked on its own and all problems are collected, so a user fixing the
+//! file sees the whole list at once rather than one error per run.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::IntoDeserializer;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::{Config, Connection, SecretSource, Settings, words};
+use crate::secret::Secret;
+
+/// The keys allowed at the top of the file.
+const TOP_FIELDS: &[&str] = &["settings", "connection"];
+/// The keys allowed in `[settings]`.
+const SETTINGS_FIELDS: &[&str] = &["refresh_before", "assumed_lifetime", "timeout"];
+/// The keys allowed in a `[[connection]]`.
+const CONNECTION_FIELDS: &[&str] = &[
+    "name",
+    "url",
+    "database",
+    "user",
+    "password_env",
+    "password_command",
+    "password",
+    "autostart",
+];
+/// The keys of which a connection needs exactly one.
+const SECRET_FIELDS: &[&str] = &["password_env", "password_command", "password"];
+
+/// One thing wrong in the connections file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    /// What the problem belongs to: `connection 'acme'`, `connection #2`, `settings`.
+    pub scope: Option<String>,
+    /// The field concerned, when there is one.
+    pub field: Option<String>,
+    /// What is wrong and, where it helps, what would be right.
+    pub message: String,
+}
+
+/// Why the connections file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read the connections file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file was read but holds problems; all of them are listed.
+    #[error("{}", render_problems(path, problems, hint))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found, in file order.
+        problems: Vec<Problem>,
+        /// A last line on how to fix them.
+        hint: String,
+    },
+}
+
+impl ConfigError {
+    /// The problems found, empty for a read failure.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Self::Read { .. } => &[],
+            Self::Invalid { problems, .. } => problems,
+        }
+    }
+}
+
+fn render_problems(path: &Path, problems: &[Problem], hint: &str) -> String {
+    use std::fmt::Write as _;
+
+    // Writing to a String cannot fail.
+    let mut out = String::new();
+    for p in problems {
+        let _ = writeln!(out, "{}:{p}", path.display());
+    }
+    out.push_str("hint: ");
+    out.push_str(hint);
+    out
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.line, self.column)?;
+        if let Some(scope) = &self.scope {
+            write!(f, "{scope}: ")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, "field '{field}': ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Reads and validates the connections file at `path`.
+///
+/// A missing file is not an error: it gives an empty [`Config`] whose `path`
+/// is set, so the app can start and say where connections would go. The
+/// file is only read, never written.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Config {
+                path: Some(path.to_owned()),
+                ..Config::empty()
+            });
+        }
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let valid = String::from_utf8_lossy(valid);
+            let (line, column) = line_col(&valid, valid.len());
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems: vec![Problem {
+                    line,
+                    column,
+                    scope: None,
+                    field: None,
+                    message: String::from("the file is not valid UTF-8 text"),
+                }],
+                hint: String::from("save the file as UTF-8; actsm did not change it"),
+            });
+        }
+    };
+
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut config = parse(&text, path)?;
+
+    #[cfg(unix)]
+    if config
+        .connections
+        .iter()
+        .any(|c| matches!(c.secret, SecretSource::Plain(_)))
+        && let Some(warning) = permission_warning(path)
+    {
+        config.warnings.push(warning);
+    }
+
+    Ok(config)
+}
+
+/// Warns when a file holding a plain password is readable by group or others.
+#[cfg(unix)]
+fn permission_warning(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{} holds a plain-text password and is readable by other users (mode {mode:03o}); \
+             run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+/// Validates connections-file `text` as if read from `path` (used in
+/// messages only; nothing is read or written).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let mut check = Checker {
+        text,
+        path,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            check.problem(span, None, None, e.message().trim().to_owned());
+            return Err(check.into_error(
+                "this is a TOML syntax error: check the quotes, brackets and `key = value` \
+                 form at the position shown; actsm did not change the file",
+            ));
+        }
+    };
+
+    let mut settings = Settings::default();
+    let mut connections = Vec::new();
+
+    for (key, value) in sorted_entries(root.get_ref()) {
+        match key.get_ref().as_ref() {
+            "settings" => {
+                if let Some(s) = check.settings(value) {
+                    settings = s;
+                }
+            }
+            "connection" => connections = check.connections(value),
+            other => {
+                let message = unknown_message(other, TOP_FIELDS, "top-level key");
+                check.problem(key.span(), None, Some(other), message);
+            }
+        }
+    }
+
+    if check.problems.is_empty() {
+        Ok(Config {
+            settings,
+            connections,
+            path: Some(path.to_owned()),
+            warnings: check.warnings,
+        })
+    } else {
+        Err(check.into_error(&format!(
+            "edit {} to fix the lines above (actsm never changes it); each [[connection]] needs \
+             name, url, database, user and exactly one of password_env, password_command, \
+             password",
+            path.display()
+        )))
+    }
+}
+
+/// `[settings]` as written, before the durations are parsed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    refresh_before: Option<Spanned<String>>,
+    assumed_lifetime: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+/// One `[[connection]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    name: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_command: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    autostart: Option<Spanned<bool>>,
+}
+
+/// Collects problems and warnings while walking the document.
+struct Checker<'a> {
+    text: &'a str,
+    path: &'a Path,
+    problems: Vec<Problem>,
+    warnings: Vec<String>,
+}
+
+impl Checker<'_> {
+    fn problem(
+        &mut self,
+        span: Range<usize>,
+        scope: Option<&str>,
+        field: Option<&str>,
+        message: String,
+    ) {
+        let (line, column) = line_col(self.text, span.start);
+        self.problems.push(Problem {
+            line,
+            column,
+            scope: scope.map(str::to_owned),
+            field: field.map(str::to_owned),
+            message,
+        });
+    }
+
+    fn into_error(mut self, hint: &str) -> ConfigError {
+        self.problems.sort_by_key(|p| (p.line, p.column));
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            problems: self.problems,
+            hint: hint.to_owned(),
+        }
+    }
+
+    /// Reports keys of `table` not in `allowed`; true when there were none.
+    fn known_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], scope: &str) -> bool {
+        let mut clean = true;
+        for (key, _) in sorted_entries(table) {
+            let name: &str = key.get_ref();
+            if !allowed.contains(&name) {
+                let message = unknown_message(name, allowed, "field");
+                self.problem(key.span(), Some(scope), Some(name), message);
+                clean = false;
+            }
+        }
+        clean
+    }
+
+    /// Reports a serde error from deserializing `value`, naming the field it points into.
+    fn serde_problem(&mut self, e: &toml::de::Error, value: &Spanned<DeValue<'_>>, scope: &str) {
+        let span = e.span().unwrap_or_else(|| value.span());
+        let field = value.get_ref().as_table().and_then(|t| {
+            t.iter()
+                .find(|(k, v)| contains(&v.span(), &span) || contains(&k.span(), &span))
+                .map(|(k, _)| k.get_ref().to_string())
+        });
+        let mut message = e.message().trim().to_owned();
+        if message.contains("expected a string") {
+            message.push_str("; put the value in double quotes");
+        }
+        self.problem(span, Some(scope), field.as_deref(), message);
+    }
+
+    fn settings(&mut self, value: &Spanned<DeValue<'_>>) -> Option<Settings> {
+        const SCOPE: &str = "settings";
+        let Some(table) = value.get_ref().as_table() else {
+            let message = String::from("'settings' must be a table: write it as [settings]");
+            self.problem(value.span(), None, Some("settings"), message);
+            return None;
+        };
+        if !self.known_keys(table, SETTINGS_FIELDS, SCOPE) {
+            return None;
+        }
+        let raw = match RawSettings::deserialize(value.clone().into_deserializer()) {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.serde_problem(&e, value, SCOPE);
+                return None;
+            }
+        };
+
+        let defaults = Settings::default();
+        let refresh_before = self.duration(raw.refresh_before.as_ref(), "refresh_before");
+        let assumed_lifetime = self.duration(raw.assumed_lifetime.as_ref(), "assumed_lifetime");
+        let timeout = self.duration(raw.timeout.as_ref(), "timeout");
+        let settings = Settings {
+            refresh_before: refresh_before?.unwrap_or(defaults.refresh_before),
+            assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
+            timeout: timeout?.unwrap_or(defaults.timeout),
+        };
+
+        // Positive lifetimes, and a refresh that happens before the assumed expiry,
+        // or a session without an `exp` claim would refresh in a tight loop.
+        let mut ok = true;
+        for (raw, field, value) in [
+            (
+                &raw.assumed_lifetime,
+                "assumed_lifetime",
+                settings.assumed_lifetime,
+            ),
+            (&raw.timeout, "timeout", settings.timeout),
+        ] {
+            if let (Some(raw), true) = (raw, value.is_zero()) {
+                let message = format!("{field} = \"{}\" must be longer than zero", raw.get_ref());
+                self.problem(raw.span(), Some(SCOPE), Some(field), message);
+                ok = false;
+            }
+        }
+        if ok && settings.refresh_before >= settings.assumed_lifetime {
+            let span = raw
+                .refresh_before
+                .as_ref()
+                .or(raw.assumed_lifetime.as_ref())
+                .map_or_else(|| value.span(), Spanned::span);
+            let message = format!(
+                "refresh_before ({}) must be shorter than assumed_lifetime ({})",
+                humantime::format_duration(settings.refresh_before),
+                humantime::format_duration(settings.assumed_lifetime)
+            );
+            self.problem(span, Some(SCOPE), Some("refresh_before"), message);
+            ok = false;
+        }
+        ok.then_some(settings)
+    }
+
+    /// Parses a duration field: `Some(None)` when absent, `None` after reporting a problem.
+    #[allow(clippy::option_option)]
+    fn duration(&mut self, raw: Option<&Spanned<String>>, field: &str) -> Option<Option<Duration>> {
+        let Some(raw) = raw else {
+            return Some(None);
+        };
+        match humantime::parse_duration(raw.get_ref().trim()) {
+            Ok(d) => Some(Some(d)),
+            Err(e) => {
+                let message = format!(
+                    "{field} = \"{}\" is not a duration ({e}); write it like \"5m\", \"90s\" \
+                     or \"1h 30m\"",
+                    raw.get_ref()
+                );
+                self.problem(raw.span(), Some("settings"), Some(field), message);
+                None
+            }
+        }
+    }
+
+    fn connections(&mut self, value: &Spanned<DeValue<'_>>) -> Vec<Connection> {
+        let items = match value.get_ref() {
+            DeValue::Array(items) => items,
+            DeValue::Table(_) => {
+                let message = String::from(
+                    "write each connection as [[connection]] (double brackets), not [connection]",
+                );
+                self.problem(value.span(), None, Some("connection"), message);
+                return Vec::new();
+            }
+            other => {
+                let message = format!(
+                    "'connection' must be a list of [[connection]] tables, found a {}",
+                    other.type_str()
+                );
+                self.problem(value.span(), None, Some("connection"), message);
+                return Vec::new();
+            }
+        };
+
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut connections = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            if let Some(c) = self.connection(index, item, &mut seen) {
+                connections.push(c);
+            }
+        }
+        connections
+    }
+
+    #[allow(clippy::too_many_lines)] // one linear pass over one table reads best in one place
+    fn connection(
+        &mut self,
+        index: usize,
+        item: &Spanned<DeValue<'_>>,
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<Connection> {
+        let header = item.span();
+        let Some(table) = item.get_ref().as_table() else {
+            let message = format!(
+                "each connection must be a table, found a {}",
+                item.get_ref().type_str()
+            );
+            self.problem(header, None, Some("connection"), message);
+            return None;
+        };
+
+        // Name the connection in messages by its name when it has a usable one.
+        let scope = match table.get("name").and_then(|v| v.get_ref().as_str()) {
+            Some(name) if !name.trim().is_empty() => format!("connection '{name}'"),
+            _ => format!("connection #{}", index + 1),
+        };
+
+        if !self.known_keys(table, CONNECTION_FIELDS, &scope) {
+            return None;
+        }
+        let raw = match RawConnection::deserialize(item.clone().into_deserializer()) {
+            Ok(raw) => raw,
+            Err(e) => {
+                self.serde_problem(&e, item, &scope);
+                return None;
+            }
+        };
+        let problems_before = self.problems.len();
+
+        // Required text fields: present and not blank.
+        let examples = [
+            ("name", "\"acme\""),
+            ("url", "\"https://SERVER/act.web.api\""),
+            ("database", "\"DATABASE\""),
+            ("user", "\"Act! login name\""),
+        ];
+        for ((field, example), value) in
+            examples
+                .iter()
+                .zip([&raw.name, &raw.url, &raw.database, &raw.user])
+        {
+            match value {
+                None => {
+                    let message = format!("missing; add `{field} = {example}` to this table");
+                    self.problem(header.clone(), Some(&scope), Some(field), message);
+                }
+                Some(v) if v.get_ref().trim().is_empty() => {
+                    self.problem(
+                        v.span(),
+                        Some(&scope),
+                        Some(field),
+                        String::from("is empty"),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+
+        if let Some(name) = &raw.name {
+            let text = name.get_ref();
+            if text.chars().any(char::is_control) {
+                let message = String::from("must not contain control characters");
+                self.problem(name.span(), Some(&scope), Some("name"), message);
+            } else if !text.trim().is_empty() {
+                let offset = name.span().start;
+                if let Some(first) = seen.get(text) {
+                    let (line, _) = line_col(self.text, *first);
+                    let message = format!(
+                        "'{text}' is already used by the connection on line {line}; names must be unique"
+                    );
+                    self.problem(name.span(), Some(&scope), Some("name"), message);
+                } else {
+                    seen.insert(text.clone(), offset);
+                }
+            }
+        }
+
+        let url = raw.url.as_ref().and_then(|url| {
+            if url.get_ref().trim().is_empty() {
+                return None;
+            }
+            match check_url(url.get_ref()) {
+                Ok(parts) => Some((url.get_ref().trim_end_matches('/').to_owned(), parts)),
+                Err(why) => {
+                    let message = format!("\"{}\" {why}", url.get_ref());
+                    self.problem(url.span(), Some(&scope), Some("url"), message);
+                    None
+                }
+            }
+        });
+
+        let secret = self.secret(&raw, header, &scope);
+
+        if self.problems.len() > problems_before {
+            return None;
+        }
+        let (url, parts) = url?;
+        let secret = secret?;
+        let name = raw.name?.into_inner();
+
+        // Warnings: things that work but that the user should know.
+        if matches!(secret, SecretSource::Plain(_)) {
+            self.warnings.push(format!(
+                "connection '{name}' stores its password in plain text in {}; prefer \
+                 password_env or password_command",
+                self.path.display()
+            ));
+        }
+        if !url.to_ascii_lowercase().ends_with("act.web.api") {
+            self.warnings.push(format!(
+                "connection '{name}': url \"{url}\" does not end in act.web.api; Act! API base \
+                 URLs look like https://SERVER/act.web.api (on-premises) or \
+                 https://SERVER/CUSTOMER-api/act.web.api (Premium Cloud)"
+            ));
+        }
+        if parts.scheme == "http" && !is_loopback(&parts.host) {
+            self.warnings.push(format!(
+                "connection '{name}': url uses http:// to {}, so the Basic credentials and \
+                 tokens cross the network unencrypted; use https:// if the server offers it",
+                parts.host
+            ));
+        }
+
+        Some(Connection {
+            name,
+            url,
+            database: raw.database?.into_inner(),
+            user: raw.user?.into_inner(),
+            secret,
+            autostart: raw.autostart.is_some_and(|a| *a.get_ref()),
+        })
+    }
+
+    /// Checks that exactly one secret source is set and that it is usable.
+    fn secret(
+        &mut self,
+        raw: &RawConnection,
+        header: Range<usize>,
+        scope: &str,
+    ) -> Option<SecretSource> {
+        let present: Vec<(&str, &Spanned<String>)> = SECRET_FIELDS
+            .iter()
+            .zip([&raw.password_env, &raw.password_command, &raw.password])
+            .filter_map(|(field, value)| value.as_ref().map(|v| (*field, v)))
+            .collect();
+
+        let (field, value) = match present.as_slice() {
+            [] => {
+                let message = String::from(
+                    "set exactly one of password_env, password_command, password; found none",
+                );
+                self.problem(header, Some(scope), None, message);
+                return None;
+            }
+            [one] => *one,
+            [.., last] => {
+                let names: Vec<&str> = present.iter().map(|(f, _)| *f).collect();
+                let found = match names.split_last() {
+                    Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                    None => String::new(),
+                };
+                let message = format!(
+                    "set exactly one of password_env, password_command, password; found {found}"
+                );
+                self.problem(last.1.span(), Some(scope), None, message);
+                return None;
+            }
+        };
+
+        let text = value.get_ref();
+        if text.trim().is_empty() {
+            self.problem(
+                value.span(),
+                Some(scope),
+                Some(field),
+                String::from("is empty"),
+            );
+            return None;
+        }
+        match field {
+            "password_env" => {
+                if text.contains('=') || text.contains('\0') || text.contains(char::is_whitespace) {
+                    let message =
+                        format!("\"{text}\" is not an environment variable name (like ACME_PW)");
+                    self.problem(value.span(), Some(scope), Some(field), message);
+                    return None;
+                }
+                Some(SecretSource::Env(text.clone()))
+            }
+            "password_command" => match words::split(text) {
+                Ok(_) => Some(SecretSource::Command(text.clone())),
+                Err(why) => {
+                    let message = format!("cannot be split into words: {why}");
+                    self.problem(value.span(), Some(scope), Some(field), message);
+                    None
+                }
+            },
+            _ => Some(SecretSource::Plain(Secret::new(text.clone()))),
+        }
+    }
+}
+
+/// The entries of a table in file order, whatever order the map keeps.
+fn sorted_entries<'t, 'i>(
+    table: &'t DeTable<'i>,
+) -> Vec<(
+    &'t Spanned<toml::de::DeString<'i>>,
+    &'t Spanned<DeValue<'i>>,
+)> {
+    let mut entries: Vec<_> = table.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    entries
+}
+
+fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// "unknown field; did you mean 'x'; valid fields: a, b, c".
+fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
+    use std::fmt::Write as _;
+
+    let mut message = format!("unknown {what}");
+    if let Some(best) = allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, a)| a)
+    {
+        let _ = write!(message, "; did you mean '{best}'");
+    }
+    let _ = write!(message, "; valid {what}s: {}", allowed.join(", "));
+    message
+}
+
+/// Levenshtein distance, for "did you mean" suggestions on short keys.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The parts of an API URL that the warnings need.
+#[derive(Debug, PartialEq, Eq)]
+struct UrlParts {
+    /// `http` or `https`, lower-cased.
+    scheme: String,
+    /// The host without port or brackets, lower-cased.
+    host: String,
+}
+
+/// A small local check of an API base URL: http(s), a host, an optional
+/// numeric port, no credentials, query or fragment. The `act` module has the
+/// full endpoint logic; this only catches what is certainly wrong.
+fn check_url(url: &str) -> Result<UrlParts, String> {
+    if url.chars().any(char::is_whitespace) {
+        return Err(String::from("contains whitespace"));
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(String::from(
+            "is not an http(s) URL; write it like \"https://SERVER/act.web.api\"",
+        ));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "uses scheme '{scheme}'; only http:// and https:// work, like \
+             \"https://SERVER/act.web.api\""
+        ));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(String::from("must not contain a query (?) or fragment (#)"));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(String::from(
+            "must not contain credentials; put them in user and a password field",
+        ));
+    }
+
+    // Split host from port, minding IPv6 literals like [::1]:8080.
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((host, after)) = v6.split_once(']') else {
+            return Err(String::from("has an unclosed '[' in its host"));
+        };
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => return Err(format!("has unexpected text '{after}' after its host")),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(String::from(
+            "has no host; write it like \"https://SERVER/act.web.api\"",
+        ));
+    }
+    if let Some(port) = port
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "has port '{port}', which is not a number from 0 to 65535"
+        ));
+    }
+    Ok(UrlParts {
+        scheme,
+        host: host.to_ascii_lowercase(),
+    })
+}
+
+/// True for hosts that never leave the machine.
+fn is_loopback(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one_in_characters() {
+        let text = "ab\ncé d\r\nx";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 3), (2, 1));
+        assert_eq!(line_col(text, 6), (2, 3)); // after 'c' and 'é' (two bytes)
+        assert_eq!(line_col(text, text.len() - 1), (3, 1));
+        assert_eq!(line_col(text, 999), (3, 2));
+    }
+
+    #[test]
+    fn url_check() {
+        let ok = check_url("https://Acme.example:8443/act.web.api").expect("valid");
+        assert_eq!(ok.scheme, "https");
+        assert_eq!(ok.host, "acme.example");
+        assert_eq!(check_url("http://[::1]:80/x").expect("valid").host, "::1");
+        assert!(
+            check_url("ftp://x/act.web.api")
+                .unwrap_err()
+                .contains("'ftp'")
+        );
+        assert!(check_url("acme.example/act.web.api").is_err());
+        assert!(
+            check_url("https:///act.web.api")
+                .unwrap_err()
+                .contains("no host")
+        );
+        assert!(
+            check_url("https://u:p@h/act.web.api")
+                .unwrap_err()
+                .contains("credentials")
+        );
+        assert!(check_url("https://h:99999/").unwrap_err().contains("port"));
+        assert!(check_url("https://h/a?b").is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "127.0.0.1", "127.3.4.5", "::1"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["acme.example", "10.0.0.1", "localhost.example"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert!(
+            unknown_message("pasword_env", CONNECTION_FIELDS, "field")
+                .contains("did you mean 'password_env'")
+        );
+        assert!(!unknown_message("colour", CONNECTION_FIELDS, "field").contains("did you mean"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
