@@ -30,10 +30,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         ));
 
     if app.journal.is_empty() {
-        let text = Line::styled(
-            "No exchanges yet: Enter starts the selected connection, a starts all.",
-            theme.muted(),
-        );
+        let text = if app.connections.is_empty() {
+            "No exchanges yet."
+        } else {
+            "No exchanges yet: Enter starts the selected connection, a starts all."
+        };
+        let text = Line::styled(text, theme.muted());
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     }
@@ -66,11 +68,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         Constraint::Length(9),
         Constraint::Length(6),
         Constraint::Length(8),
-        Constraint::Fill(3),
+        Constraint::Fill(1),
     ];
     let mut header = vec!["Time", "Connection", "Call", "Status", "Latency", "Verdict"];
     if wide {
-        widths.push(Constraint::Fill(1));
+        widths.push(Constraint::Length(24));
         header.push("Rule");
     }
     let table = Table::new(rows, widths)

@@ -10,28 +10,25 @@ use super::App;
 use super::format::truncate;
 use crate::session::SessionState;
 
-/// Draws the header into `area` (one line).
+/// Draws the header into `area` (one line): the title on the left, a config
+/// warnings badge on the right (the help lists the warnings).
 pub fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let mut spans = vec![
+    let badge = match app.warnings.len() {
+        0 => String::new(),
+        1 => "! 1 config warning (? shows it) ".to_owned(),
+        n => format!("! {n} config warnings (? lists them) "),
+    };
+    let room = usize::from(area.width).saturating_sub(badge.chars().count() + 12);
+    let title = Line::from(vec![
         Span::styled(" actsm ", theme.title()),
-        Span::styled(format!("· {}", app.title), theme.muted()),
-    ];
-    if let Some(first) = app.warnings.first() {
-        let count = app.warnings.len();
-        let noun = if count == 1 { "warning" } else { "warnings" };
-        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-        let room = usize::from(area.width).saturating_sub(used + 24);
-        spans.push(Span::styled(
-            format!("   ! {count} config {noun}: "),
-            theme.warning(),
-        ));
-        spans.push(Span::styled(truncate(first, room), theme.warning()));
-        if count > 1 {
-            spans.push(Span::styled(" (? lists all)", theme.muted()));
-        }
+        Span::styled(format!("· {}", truncate(&app.title, room)), theme.muted()),
+    ]);
+    frame.render_widget(Paragraph::new(title), area);
+    if !badge.is_empty() {
+        let badge = Line::styled(badge, theme.warning()).right_aligned();
+        frame.render_widget(Paragraph::new(badge), area);
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 /// Draws the status bar into `area` (one line).

@@ -194,7 +194,7 @@ fn push_connection(
     let theme = &app.theme;
     if info.plain_password {
         lines.push(Line::styled(
-            "password: plain text in the connections file (use password_env or password_command)",
+            "password: plain text in the file (prefer password_env or password_command)",
             theme.warning(),
         ));
     }
@@ -208,10 +208,25 @@ fn push_connection(
     };
     lines.push(Line::styled("claims", theme.muted()));
     for (key, value) in &token.claims.claims {
-        let value = match value {
+        let mut value = match value {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
+        // Time claims are seconds since the epoch: say when that is.
+        if let Some(at) = ["exp", "iat", "nbf"]
+            .contains(&key.as_str())
+            .then(|| {
+                token
+                    .claims
+                    .claims
+                    .get(key)
+                    .and_then(serde_json::Value::as_i64)
+            })
+            .flatten()
+            .and_then(|secs| chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0))
+        {
+            value = format!("{value} ({})", clock(at, app.offset));
+        }
         lines.push(Line::from(vec![
             Span::styled(format!("  {key}: "), theme.accent()),
             Span::raw(truncate(&value, CLAIM_VALUE_MAX)),

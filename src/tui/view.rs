@@ -48,7 +48,7 @@ impl App {
 /// List | session on top, meter | journal below.
 fn render_wide(app: &App, frame: &mut Frame, area: Rect) {
     let [top, bottom] =
-        Layout::vertical([Constraint::Percentage(60), Constraint::Fill(1)]).areas(area);
+        Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
     let [list, session] =
         Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(top);
     let [meter, journal] =
