@@ -417,11 +417,10 @@ fn code_in_text(text: &str) -> Option<VerdictKind> {
         }
         let before_ok = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
         let after_ok = match b.get(i + 4) {
-            None => true,
             Some(c) if c.is_ascii_alphanumeric() => false,
             // "4032." ends a sentence; "4032.1" is a version.
             Some(b'.') => !b.get(i + 5).is_some_and(u8::is_ascii_digit),
-            Some(_) => true,
+            _ => true,
         };
         if before_ok && after_ok {
             code_kind(u64::from(b[i + 3] - b'0') + 4030)
@@ -815,6 +814,27 @@ pub fn decode_response(
         );
     }
 
+    by_status(
+        call,
+        status,
+        reason_note,
+        headers,
+        body,
+        json.as_ref(),
+        &text,
+    )
+}
+
+/// The status-driven half of [`decode_response`], once no Act! code was found.
+fn by_status(
+    call: CallKind,
+    status: u16,
+    reason_note: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    json: Option<&serde_json::Value>,
+    text: &str,
+) -> Verdict {
     let body_note =
         || (!body.iter().all(u8::is_ascii_whitespace)).then(|| describe_body(headers, body));
     match status {
@@ -852,9 +872,9 @@ pub fn decode_response(
             Verdict::new(kind, join_detail([reason_note, body_note()]))
         }
         403 => {
-            let kind = if is_gateway_403(headers, json.as_ref()) {
+            let kind = if is_gateway_403(headers, json) {
                 VerdictKind::GatewayForbidden
-            } else if is_iis_403(headers, &text) {
+            } else if is_iis_403(headers, text) {
                 VerdictKind::IisForbidden
             } else {
                 VerdictKind::Forbidden
@@ -893,7 +913,7 @@ pub fn decode_response(
             ]),
         ),
         500..=599 => {
-            let said = aspnet_messages(json.as_ref()).or_else(body_note);
+            let said = aspnet_messages(json).or_else(body_note);
             Verdict::new(
                 VerdictKind::ServerError,
                 join_detail([Some(format!("HTTP {status}")), reason_note, said]),
