@@ -178,7 +178,7 @@ async fn healthy_session_becomes_valid_with_a_planned_refresh() {
     assert!(lead <= chrono::TimeDelta::seconds(300) && lead >= chrono::TimeDelta::seconds(270));
     assert_eq!(s.tokens_obtained, 1);
     assert_eq!(s.failures, 0);
-    assert!(s.last_verdict.as_ref().is_some_and(|v| v.is_ok()));
+    assert!(s.last_verdict.as_ref().is_some_and(actsm::act::Verdict::is_ok));
     assert_eq!(
         ev.states("acme"),
         [SessionState::Authorizing, SessionState::Valid]
@@ -585,13 +585,50 @@ async fn throttled_session_waits_for_the_reset() {
         })
         .await;
     assert_eq!(s.last_verdict.map(|v| v.kind), Some(VerdictKind::Throttled));
+    // The simulator's throttled answer says `Retry-After: 30`.
     let wait = s.retry_at.expect("retry planned") - chrono::Utc::now();
-    assert!(wait >= chrono::TimeDelta::milliseconds(500) && wait <= chrono::TimeDelta::minutes(15));
+    assert!(
+        wait >= chrono::TimeDelta::seconds(27) && wait <= chrono::TimeDelta::seconds(31),
+        "{wait}"
+    );
 
     ev.drain_for(Duration::from_secs(2)).await;
-    if wait > chrono::TimeDelta::seconds(3) {
-        assert_eq!(sim.stats().total, 1, "no hammering while throttled");
-    }
+    assert_eq!(sim.stats().total, 1, "no hammering while throttled");
+    assert_eq!(ev.states("busy").last(), Some(&SessionState::Backoff));
+}
+
+#[tokio::test]
+async fn exhausted_meter_holds_the_next_refresh_until_the_reset() {
+    // Two calls a minute, 4-second tokens: the refresh at 2 s uses the last call.
+    let user = SimUser::new(DB, USER, PASSWORD)
+        .with_lifetime(Duration::from_secs(4))
+        .with_rate_limit(2);
+    let sim = sim_with(vec![user]).await;
+    let (_engine, mut ev) = start(
+        vec![connection("frank", &sim.base_url(), DB, PASSWORD)],
+        settings(),
+    );
+
+    let s = ev
+        .wait_for("frank", Duration::from_secs(8), |s| {
+            s.state == SessionState::Valid && s.tokens_obtained == 2
+        })
+        .await;
+    let meter = s.meter.expect("the simulator reports a meter");
+    assert_eq!(meter.remaining, Some(0));
+    let reset = meter.reset_at.expect("with a reset");
+    let held = s.next_refresh_at.expect("a refresh is planned");
+    assert_eq!(held, reset, "the refresh waits for the window to reset");
+    assert!(held > s.token.as_ref().expect("token").expiry.expires_at);
+
+    // The token runs out while held: it is dropped, and the session waits for the reset.
+    let s = ev
+        .wait_for("frank", Duration::from_secs(6), |s| s.token.is_none())
+        .await;
+    assert_eq!(s.state, SessionState::Backoff);
+    assert_eq!(s.retry_at, Some(reset));
+    ev.drain_for(Duration::from_secs(1)).await;
+    assert_eq!(sim.stats().total, 2);
 }
 
 #[tokio::test]
