@@ -1,11 +1,22 @@
 //! HTTP calls to an Act! Web API server.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use reqwest::header::{ACCEPT, AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue};
+use zeroize::Zeroizing;
 
-use super::{Claims, Expiry, Meter, Verdict};
+use super::endpoint::{authorize_url, normalize_base, system_url};
+use super::verdict::{decode_response, decode_transport, describe_body, sanitize};
+use super::{Claims, Expiry, Meter, Verdict, VerdictKind, jwt, meter};
 use crate::secret::{Secret, Token};
+
+/// Largest response body read (64 KiB). A token is a few hundred bytes; anything past this
+/// is not an Act! auth answer, and reading it whole would only cost memory and time.
+pub const BODY_CAP: usize = 64 * 1024;
+
+/// The database header every call sends.
+pub const DATABASE_HEADER: &str = "act-database-name";
 
 /// Which of the protocol's calls an exchange was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -30,7 +41,10 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(15), connect_timeout: Duration::from_secs(10) }
+        Self {
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -56,6 +70,8 @@ pub struct Exchange {
     pub meter: Option<Meter>,
     /// The server's clock, from the `Date` header.
     pub server_date: Option<DateTime<Utc>>,
+    /// When the server asked us to come back (`Retry-After`, seconds or an HTTP date).
+    pub retry_after: Option<DateTime<Utc>>,
     /// When the response (or failure) was seen, local clock.
     pub at: DateTime<Utc>,
 }
@@ -90,10 +106,179 @@ pub struct ActClient {
     http: reqwest::Client,
 }
 
+/// A response read in full (within [`BODY_CAP`]).
+struct Raw {
+    status: u16,
+    reason: Option<String>,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Why reading a body stopped.
+enum BodyError {
+    /// Past [`BODY_CAP`]; how much was seen (or announced).
+    TooLarge(u64),
+    /// The connection failed mid-body.
+    Transport(reqwest::Error),
+}
+
+/// Reads a body chunk by chunk, giving up as soon as it passes [`BODY_CAP`].
+async fn read_capped(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    // A declared length past the cap needs no reading at all.
+    if let Some(declared) = response
+        .content_length()
+        .filter(|len| *len > BODY_CAP as u64)
+    {
+        return Err(BodyError::TooLarge(declared));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > BODY_CAP {
+            return Err(BodyError::TooLarge((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Authorization: Basic base64(user:password)`, built by hand so that a `:` in the password
+/// (allowed after the first character, ACT-API.md) and spaces or `@` in the user name go
+/// through byte for byte. A `:` in the user name cannot be expressed in Basic at all.
+fn basic_header(user: &str, password: &Secret) -> (HeaderValue, Zeroizing<String>) {
+    use base64::Engine as _;
+
+    let mut plain = Zeroizing::new(String::with_capacity(
+        user.len() + password.expose().len() + 1,
+    ));
+    plain.push_str(user);
+    plain.push(':');
+    plain.push_str(password.expose());
+    let encoded =
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(plain.as_bytes()));
+    let mut text = Zeroizing::new(String::with_capacity(encoded.len() + 6));
+    text.push_str("Basic ");
+    text.push_str(&encoded);
+    let mut value = HeaderValue::from_str(&text)
+        .expect("invariant: 'Basic ' plus base64 is visible ASCII, a valid header value");
+    value.set_sensitive(true);
+    (value, encoded)
+}
+
+/// Hides every occurrence of the given secrets in `text`.
+///
+/// Details come from what the server sent; a server (or a gateway) may echo a header back.
+/// Very short secrets are left alone: replacing two letters everywhere would garble the text
+/// and reveal more than it hides.
+fn scrub(text: &mut String, secrets: &[&str]) {
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        if text.contains(*secret) {
+            *text = text.replace(*secret, "[hidden]");
+        }
+    }
+}
+
+/// Hides the given secrets in raw response bytes, before anything reads them for a detail.
+///
+/// Scrubbing the finished detail alone would miss a secret that sanitizing had reshaped
+/// (whitespace collapsed, cut at the length limit).
+fn scrub_bytes(body: &mut Vec<u8>, secrets: &[&str]) {
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| s.len() >= 4)
+    {
+        if !body.windows(secret.len()).any(|w| w == secret) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i..].starts_with(secret) {
+                out.extend_from_slice(b"[hidden]");
+                i += secret.len();
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        *body = out;
+    }
+}
+
+/// Scrubs an exchange's and a verdict's free text.
+fn scrub_all(exchange: &mut Exchange, extra: Option<&mut Verdict>, secrets: &[&str]) {
+    if let Some(detail) = exchange.verdict.detail.as_mut() {
+        scrub(detail, secrets);
+    }
+    if let Some(reason) = exchange.reason.as_mut() {
+        scrub(reason, secrets);
+    }
+    if let Some(detail) = extra.and_then(|v| v.detail.as_mut()) {
+        scrub(detail, secrets);
+    }
+}
+
+/// A JSON object's field, by name in any case.
+fn field<'v>(
+    map: &'v serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'v serde_json::Value> {
+    map.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// A JSON value as text: strings as they are, numbers in their JSON form.
+fn text_of(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl SystemInfo {
+    /// Reads `/api/system`'s JSON (field names in any case); `None` unless it is a JSON object.
+    pub fn from_json(body: &[u8]) -> Option<SystemInfo> {
+        let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let map = value.as_object()?;
+        let update = field(map, "update").and_then(|v| match v {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        let culture = field(map, "culture").and_then(|c| match c {
+            serde_json::Value::Object(culture) => field(culture, "name").and_then(text_of),
+            other => text_of(other),
+        });
+        Some(SystemInfo {
+            api_version: field(map, "apiVersion").and_then(text_of),
+            sdk_version: field(map, "sdkVersion").and_then(text_of),
+            update,
+            culture,
+        })
+    }
+}
+
 impl ActClient {
     /// Builds a client (rustls, platform roots, the `User-Agent` naming actsm and its version).
+    ///
+    /// Redirects are not followed: a redirect from `/authorize` is nearly always to a login
+    /// page or to another scheme, and following it would resend the credentials to wherever
+    /// it points. The verdict shows where it pointed instead.
     pub fn new(options: &ClientOptions) -> anyhow::Result<Self> {
-        todo!("act helper")
+        // reqwest is built without a default crypto provider (feature `rustls-no-provider`).
+        // Installing ring is idempotent: a second call returns Err because one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("actsm/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the HTTP client failed: {e}"))?;
+        Ok(Self { http })
     }
 
     /// `GET {base}/authorize` with Basic credentials and `Act-Database-Name`.
@@ -107,7 +292,37 @@ impl ActClient {
         password: &Secret,
         assumed_lifetime: Duration,
     ) -> (Exchange, Result<Issued, Verdict>) {
-        todo!("act helper")
+        let (auth, encoded) = basic_header(user, password);
+        let (mut exchange, raw) = self
+            .send(
+                CallKind::Authorize,
+                base,
+                authorize_url,
+                database,
+                Some(auth),
+                None,
+            )
+            .await;
+        let base_secrets = [password.expose(), encoded.as_str()];
+        let mut result = token_outcome(
+            &mut exchange,
+            raw,
+            CallKind::Authorize,
+            assumed_lifetime,
+            &base_secrets,
+        );
+
+        let issued = result
+            .as_ref()
+            .ok()
+            .map(|i| i.token.expose().to_owned())
+            .map(Zeroizing::new);
+        let mut secrets = base_secrets.to_vec();
+        if let Some(token) = issued.as_deref() {
+            secrets.push(token);
+        }
+        scrub_all(&mut exchange, result.as_mut().err(), &secrets);
+        (exchange, result)
     }
 
     /// `GET {base}/authorize` with `Bearer {token}` and `Act-Database-Name`: a fresh token.
@@ -119,11 +334,265 @@ impl ActClient {
         token: &Token,
         assumed_lifetime: Duration,
     ) -> (Exchange, Result<Issued, Verdict>) {
-        todo!("act helper")
+        let text = Zeroizing::new(format!("Bearer {}", token.expose()));
+        let Ok(mut auth) = HeaderValue::from_str(&text) else {
+            let verdict = Verdict::new(
+                VerdictKind::TokenRejected,
+                "the stored token contains characters that cannot be sent in a header".to_owned(),
+            );
+            let url = normalize_base(base)
+                .map(|b| authorize_url(&b))
+                .unwrap_or_default();
+            return (
+                failed_exchange(CallKind::Refresh, &url, verdict.clone()),
+                Err(verdict),
+            );
+        };
+        auth.set_sensitive(true);
+
+        let (mut exchange, raw) = self
+            .send(
+                CallKind::Refresh,
+                base,
+                authorize_url,
+                database,
+                Some(auth),
+                None,
+            )
+            .await;
+        let mut result = token_outcome(
+            &mut exchange,
+            raw,
+            CallKind::Refresh,
+            assumed_lifetime,
+            &[token.expose()],
+        );
+
+        let issued = result
+            .as_ref()
+            .ok()
+            .map(|i| i.token.expose().to_owned())
+            .map(Zeroizing::new);
+        let mut secrets = vec![token.expose()];
+        if let Some(new) = issued.as_deref() {
+            secrets.push(new);
+        }
+        scrub_all(&mut exchange, result.as_mut().err(), &secrets);
+        (exchange, result)
     }
 
     /// `GET {base}/api/system` with `Accept: application/json`, anonymous.
-    pub async fn system(&self, base: &str, database: &str) -> (Exchange, Result<SystemInfo, Verdict>) {
-        todo!("act helper")
+    pub async fn system(
+        &self,
+        base: &str,
+        database: &str,
+    ) -> (Exchange, Result<SystemInfo, Verdict>) {
+        let (mut exchange, raw) = self
+            .send(
+                CallKind::System,
+                base,
+                system_url,
+                database,
+                None,
+                Some("application/json"),
+            )
+            .await;
+        let Some(raw) = raw else {
+            let verdict = exchange.verdict.clone();
+            return (exchange, Err(verdict));
+        };
+
+        if raw.status == 200 {
+            if let Some(info) = SystemInfo::from_json(&raw.body) {
+                return (exchange, Ok(info));
+            }
+            exchange.verdict = Verdict::new(
+                VerdictKind::NotAToken,
+                format!(
+                    "expected JSON, got {}",
+                    describe_body(&raw.headers, &raw.body)
+                ),
+            );
+        } else {
+            exchange.verdict = decode_response(
+                CallKind::System,
+                raw.status,
+                raw.reason.as_deref(),
+                &raw.headers,
+                &raw.body,
+            );
+        }
+        let verdict = exchange.verdict.clone();
+        (exchange, Err(verdict))
     }
+
+    /// Sends one GET and reads the answer within [`BODY_CAP`].
+    ///
+    /// Returns the exchange (verdict already set for failures; `Ok` for a response read in
+    /// full, which the caller then judges) and the response, when one was read.
+    async fn send(
+        &self,
+        call: CallKind,
+        base: &str,
+        route: fn(&str) -> String,
+        database: &str,
+        auth: Option<HeaderValue>,
+        accept: Option<&'static str>,
+    ) -> (Exchange, Option<Raw>) {
+        let started = Instant::now();
+        let base = match normalize_base(base) {
+            Ok(base) => base,
+            Err(e) => {
+                return (
+                    failed_exchange(
+                        call,
+                        "",
+                        Verdict::new(VerdictKind::Transport, e.to_string()),
+                    ),
+                    None,
+                );
+            }
+        };
+        let url = route(&base);
+        let mut exchange = failed_exchange(call, &url, Verdict::ok());
+
+        let Ok(database_value) = HeaderValue::from_bytes(database.as_bytes()) else {
+            exchange.verdict = Verdict::new(
+                VerdictKind::Transport,
+                format!(
+                    "the database name '{}' contains characters that cannot be sent in a header",
+                    sanitize(database, 60)
+                ),
+            );
+            return (exchange, None);
+        };
+
+        let mut request = match self.http.get(&url).build() {
+            Ok(request) => request,
+            Err(e) => {
+                exchange.verdict = decode_transport(&e);
+                return (exchange, None);
+            }
+        };
+        let headers = request.headers_mut();
+        headers.insert(HeaderName::from_static(DATABASE_HEADER), database_value);
+        if let Some(auth) = auth {
+            headers.insert(AUTHORIZATION, auth);
+        }
+        if let Some(accept) = accept {
+            headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        }
+
+        let mut response = match self.http.execute(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                exchange.verdict = decode_transport(&e);
+                exchange.latency = started.elapsed();
+                exchange.at = Utc::now();
+                return (exchange, None);
+            }
+        };
+
+        let status = response.status().as_u16();
+        // hyper keeps the reason phrase only when it differs from the standard one.
+        let reason = response
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| sanitize(&String::from_utf8_lossy(r.as_bytes()), 60))
+            .filter(|r| !r.is_empty());
+        let headers = response.headers().clone();
+        let body = read_capped(&mut response).await;
+
+        exchange.latency = started.elapsed();
+        exchange.at = Utc::now();
+        exchange.status = Some(status);
+        exchange.reason.clone_from(&reason);
+        exchange.meter = Meter::from_headers(&headers, exchange.at);
+        exchange.retry_after = meter::retry_after(&headers, exchange.at);
+        exchange.server_date = headers
+            .get(DATE)
+            .and_then(|d| d.to_str().ok())
+            .and_then(|d| DateTime::parse_from_rfc2822(d.trim()).ok())
+            .map(|d| d.with_timezone(&Utc));
+
+        match body {
+            Ok(body) => (
+                exchange,
+                Some(Raw {
+                    status,
+                    reason,
+                    headers,
+                    body,
+                }),
+            ),
+            Err(BodyError::TooLarge(seen)) => {
+                exchange.verdict = Verdict::new(
+                    VerdictKind::BodyTooLarge,
+                    format!("HTTP {status}, stopped reading past {seen} bytes (limit {BODY_CAP})"),
+                );
+                (exchange, None)
+            }
+            Err(BodyError::Transport(e)) => {
+                exchange.verdict = decode_transport(&e);
+                (exchange, None)
+            }
+        }
+    }
+}
+
+/// An exchange that failed before any request was sent.
+fn failed_exchange(call: CallKind, url: &str, verdict: Verdict) -> Exchange {
+    Exchange {
+        call,
+        url: url.to_owned(),
+        status: None,
+        reason: None,
+        latency: Duration::ZERO,
+        verdict,
+        meter: None,
+        server_date: None,
+        retry_after: None,
+        at: Utc::now(),
+    }
+}
+
+/// Judges an `/authorize` answer: 200 with a JWT is a token, everything else a verdict.
+fn token_outcome(
+    exchange: &mut Exchange,
+    raw: Option<Raw>,
+    call: CallKind,
+    assumed_lifetime: Duration,
+    secrets: &[&str],
+) -> Result<Issued, Verdict> {
+    let Some(mut raw) = raw else {
+        return Err(exchange.verdict.clone());
+    };
+
+    if raw.status == 200 {
+        let found = std::str::from_utf8(&raw.body)
+            .ok()
+            .and_then(jwt::extract_token);
+        if let Some(text) = found {
+            let text = Zeroizing::new(text);
+            if let Ok(claims) = jwt::decode(&text) {
+                let expiry = Expiry::from_claims(&claims, exchange.at, assumed_lifetime);
+                exchange.verdict = Verdict::ok();
+                return Ok(Issued {
+                    token: Token::new(text.to_string()),
+                    claims,
+                    expiry,
+                });
+            }
+        }
+    }
+
+    scrub_bytes(&mut raw.body, secrets);
+    exchange.verdict = decode_response(
+        call,
+        raw.status,
+        raw.reason.as_deref(),
+        &raw.headers,
+        &raw.body,
+    );
+    Err(exchange.verdict.clone())
 }

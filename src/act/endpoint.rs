@@ -75,13 +75,32 @@ pub fn normalize_base(url: &str) -> Result<String, EndpointError> {
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
-/// Parses and checks scheme, host and credentials; shared by both entry points.
-fn parse(value: &str) -> Result<Url, EndpointError> {
-    // The URL standard reads "https:///act.web.api" as host "act.web.api": catch the slip.
-    if value.split_once("://").is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('/')) {
-        return Err(EndpointError::NoHost { value: value.to_owned() });
+/// The value with any `user:password@` hidden, for quoting in an error.
+fn redacted(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => value.to_owned(),
     }
-    let parsed = Url::parse(value).map_err(|e| {
+}
+
+/// Parses and checks scheme, host and credentials; shared by both entry points.
+fn parse(raw: &str) -> Result<Url, EndpointError> {
+    let shown = redacted(raw);
+    let value = shown.as_str();
+    // The URL standard reads "https:///act.web.api" as host "act.web.api": catch the slip.
+    if value
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('/'))
+    {
+        return Err(EndpointError::NoHost {
+            value: value.to_owned(),
+        });
+    }
+    let parsed = Url::parse(raw).map_err(|e| {
         // "relative URL without a base" means the scheme was left out: say so plainly.
         let reason = if e == url::ParseError::RelativeUrlWithoutBase {
             "it has no scheme; start it with https://".to_owned()
@@ -94,6 +113,9 @@ fn parse(value: &str) -> Result<Url, EndpointError> {
         }
     })?;
 
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(EndpointError::Credentials);
+    }
     match parsed.scheme() {
         "http" | "https" => {}
         other => {
@@ -107,9 +129,6 @@ fn parse(value: &str) -> Result<Url, EndpointError> {
         return Err(EndpointError::NoHost {
             value: value.to_owned(),
         });
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(EndpointError::Credentials);
     }
     Ok(parsed)
 }
@@ -248,6 +267,11 @@ mod tests {
         let e = normalize_base("https://jane:pw@host/act.web.api").unwrap_err();
         assert_eq!(e, EndpointError::Credentials);
         assert!(!e.to_string().contains("pw"));
+
+        let e = normalize_base("ftp://jane:hunter2@host/x").unwrap_err();
+        assert_eq!(e, EndpointError::Credentials);
+        let e = normalize_base("https://jane:hunter2@ho st/x").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
 
         let e = normalize_base("https://host/act.web.api?x=1").unwrap_err();
         assert!(matches!(e, EndpointError::QueryOrFragment { .. }));

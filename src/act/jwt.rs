@@ -79,6 +79,9 @@ const B64URL: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
         .with_decode_allow_trailing_bits(true),
 );
 
+/// A decoded JSON object (a token's header or claims).
+type Object = serde_json::Map<String, serde_json::Value>;
+
 /// The names of the three parts, for error messages.
 const PART_NAMES: [&str; 3] = ["header", "claims", "signature"];
 
@@ -93,10 +96,7 @@ fn is_base64url(part: &str) -> bool {
 }
 
 /// Decodes one base64url part into a JSON object.
-fn decode_object(
-    part: &str,
-    name: &'static str,
-) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
+fn decode_object(part: &str, name: &'static str) -> Result<Object, JwtError> {
     use base64::Engine as _;
 
     if part.is_empty() {
@@ -115,15 +115,7 @@ fn decode_object(
 }
 
 /// Splits a raw JWT and checks its shape, returning header and claims objects.
-fn split_and_decode(
-    raw: &str,
-) -> Result<
-    (
-        serde_json::Map<String, serde_json::Value>,
-        serde_json::Map<String, serde_json::Value>,
-    ),
-    JwtError,
-> {
+fn split_and_decode(raw: &str) -> Result<(Object, Object), JwtError> {
     let parts: Vec<&str> = raw.split('.').collect();
     if parts.len() != 3 {
         return Err(JwtError::Parts { found: parts.len() });

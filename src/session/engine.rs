@@ -509,8 +509,11 @@ impl Session {
         let plan = match next {
             Next::Fail | Next::FallbackToBasic => None,
             Next::Throttle => {
-                let delay =
-                    policy::throttle_delay(self.snap.meter.as_ref(), retry_after(exchange), now);
+                let delay = policy::throttle_delay(
+                    self.snap.meter.as_ref(),
+                    retry_after(exchange, now),
+                    now,
+                );
                 Some(Plan {
                     at: now + delta(delay),
                     action: retry,
@@ -581,11 +584,11 @@ fn held_rule(wait: Duration) -> String {
     )
 }
 
-/// `Retry-After` from a throttled exchange.
-// TODO(#act): read it once `Exchange` carries the header; until then the meter's reset rules.
-fn retry_after(exchange: Option<&Exchange>) -> Option<Duration> {
-    let _ = exchange;
-    None
+/// The wait `Retry-After` asked for, from now.
+fn retry_after(exchange: Option<&Exchange>, now: DateTime<Utc>) -> Option<Duration> {
+    exchange
+        .and_then(|e| e.retry_after)
+        .map(|at| policy::until(now, at))
 }
 
 fn delta(d: Duration) -> TimeDelta {
