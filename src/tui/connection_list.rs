@@ -57,12 +57,25 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ])
     });
 
+    // Room for the longest name (plus the plain-password marker) and database; the
+    // spare width is shared between the two.
+    let widest = |f: fn(&super::app::ConnectionInfo) -> &str| {
+        let max = app
+            .connections
+            .iter()
+            .map(|c| f(c).chars().count())
+            .max()
+            .unwrap_or(0);
+        u16::try_from(max).unwrap_or(u16::MAX)
+    };
+    let name_width = widest(|c| c.name.as_str()).saturating_add(2).min(24);
+    let database_width = widest(|c| c.database.as_str()).min(24);
     let header = Row::new(["Name", "Database", "State", "Left"]).style(theme.muted());
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(2),
-            Constraint::Fill(1),
+            Constraint::Min(name_width),
+            Constraint::Min(database_width),
             Constraint::Length(14),
             Constraint::Length(11),
         ],

@@ -79,16 +79,17 @@ fn push_trouble(app: &App, snapshot: &SessionSnapshot, lines: &mut Vec<Line<'sta
         Span::raw(": "),
         Span::styled(verdict.kind.meaning(), style),
     ]));
-    if let Some(detail) = &verdict.detail {
-        lines.push(Line::styled(
-            format!("seen: {}", truncate(detail, 120)),
-            theme.muted(),
-        ));
-    }
     lines.push(Line::from(vec![
         Span::styled("next step: ", theme.muted()),
         Span::styled(verdict.kind.next_step(), style),
     ]));
+    // What the server said comes last: the next step matters more when space is short.
+    if let Some(detail) = &verdict.detail {
+        lines.push(Line::styled(
+            format!("seen: {}", truncate(detail, 150)),
+            theme.muted(),
+        ));
+    }
 }
 
 /// Headline (state, countdown, fingerprint), trouble, lifetime gauge, assumed expiry.
