@@ -253,10 +253,27 @@ fn no_color_theme_paints_no_colours_but_keeps_the_selection_visible() {
     app.set_theme(actsm::tui::Theme::no_color());
     let terminal = render(&app, 160, 48);
     let buffer = terminal.backend().buffer();
-    assert!(buffer.content().iter().all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
-    assert!(buffer.content().iter().any(|c| c.modifier.contains(Modifier::REVERSED)));
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .any(|c| c.modifier.contains(Modifier::REVERSED))
+    );
 
     // The coloured default does use colours.
     let terminal = render(&populated_app(), 160, 48);
-    assert!(terminal.backend().buffer().content().iter().any(|c| c.fg == Color::Red));
+    assert!(
+        terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg == Color::Red)
+    );
 }
