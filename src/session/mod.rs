@@ -3,6 +3,13 @@
 //! A session owns its timers and backoff, calls [`crate::act`], and reports
 //! through [`Event`]s. The UI sends [`Command`]s and never waits on the network.
 
+mod engine;
+mod oneshot;
+pub mod policy;
+
+pub use engine::{Engine, RULE_AUTOSTART, RULE_FALLBACK, RULE_MANUAL, RULE_START};
+pub use oneshot::{RULE_ONE_SHOT, authorize_once};
+
 use chrono::{DateTime, Utc};
 
 use crate::act::{Claims, Expiry, Meter, Verdict};
@@ -65,6 +72,29 @@ pub struct SessionSnapshot {
     pub tokens_obtained: u32,
 }
 
+impl SessionSnapshot {
+    /// The snapshot of a connection before anything happened, so the UI can
+    /// list every connection before the first event.
+    pub fn idle(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            state: SessionState::Idle,
+            token: None,
+            next_refresh_at: None,
+            retry_at: None,
+            failures: 0,
+            last_verdict: None,
+            meter: None,
+            tokens_obtained: 0,
+        }
+    }
+}
+
+/// The snapshot of a connection before anything happened (same as [`SessionSnapshot::idle`]).
+pub fn snapshot_idle(name: impl Into<String>) -> SessionSnapshot {
+    SessionSnapshot::idle(name)
+}
+
 /// What the UI (or a script) asks the engine to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -85,27 +115,4 @@ pub enum Event {
     SessionChanged(SessionSnapshot),
     /// An exchange happened.
     Journal(JournalEntry),
-}
-
-/// Handle to the running engine. Dropping it stops every session.
-#[derive(Debug)]
-pub struct Engine {
-    cmd_tx: tokio::sync::mpsc::UnboundedSender<Command>,
-}
-
-impl Engine {
-    /// Starts the engine for `config` (inside a tokio runtime). Sessions of
-    /// connections with `autostart` start at once; others wait for a [`Command`].
-    pub fn spawn(
-        config: std::sync::Arc<crate::config::Config>,
-        events_tx: tokio::sync::mpsc::UnboundedSender<Event>,
-    ) -> Self {
-        let _ = (config, events_tx);
-        todo!("engine helper")
-    }
-
-    /// Sends a command; never blocks, never waits on the network.
-    pub fn send(&self, command: Command) {
-        let _ = self.cmd_tx.send(command);
-    }
 }

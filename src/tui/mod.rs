@@ -1,1 +1,123 @@
 //! The terminal UI.
+//!
+//! - [`app`]: the state and its `update(msg)`: no IO, no drawing, no clock reads.
+//! - [`message`]: everything that changes the state.
+//! - [`view`]: the layout; one file per pane or popup draws into it
+//!   ([`connection_list`], [`token_pane`], [`meter_pane`], [`journal_pane`],
+//!   [`help_popup`], [`status_bar`]).
+//! - [`theme`]: styles by role, from the terminal's ANSI palette; honours `NO_COLOR`.
+//! - [`terminal`]: raw mode, alternate screen, the panic hook and the restore guard.
+//! - [`clipboard`]: OSC 52.
+//!
+//! [`run`] ties them to the engine: it waits on engine events, terminal input
+//! and a one-second tick, and draws once the event queue is empty.
+
+pub mod app;
+pub mod clipboard;
+pub mod connection_list;
+pub mod format;
+pub mod help_popup;
+pub mod journal_pane;
+pub mod message;
+pub mod meter_pane;
+pub mod status_bar;
+pub mod terminal;
+pub mod theme;
+pub mod token_pane;
+pub mod view;
+pub mod widgets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{Local, Utc};
+use crossterm::event::EventStream;
+use futures::StreamExt as _;
+use tokio::time::MissedTickBehavior;
+
+pub use app::App;
+pub use message::Message;
+pub use theme::Theme;
+
+use crate::config::Config;
+use crate::session::Engine;
+
+/// What the UI shows about where it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TuiOptions {
+    /// Shown in the header: `"demo"` or the connections file's path.
+    pub title: String,
+    /// The diagnostic log file, shown in the help.
+    pub log_path: Option<PathBuf>,
+    /// The connections file that was read or looked for (shown when there are no connections).
+    pub config_path: Option<PathBuf>,
+}
+
+/// Runs the terminal UI until the user quits.
+///
+/// Must run inside a tokio runtime. The terminal is restored on return, on
+/// error and on panic.
+pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let mut app = App::new(&config, &options);
+    app.set_offset(*Local::now().offset());
+    app.set_theme(Theme::from_env());
+    app.update(Message::Tick(Utc::now()));
+
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let terminal = &mut guard.terminal;
+
+    // The first frame never waits for the network: draw before the engine starts.
+    terminal
+        .draw(|frame| app.render(frame))
+        .context("drawing the screen")?;
+    let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::spawn(Arc::clone(&config), events_tx);
+
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let in_tmux = std::env::var_os("TMUX").is_some();
+
+    loop {
+        let msg = tokio::select! {
+            biased;
+            Some(event) = events_rx.recv() => Message::Engine(event),
+            event = input.next() => match event {
+                Some(Ok(event)) => match Message::from_terminal(&event) {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+                Some(Err(error)) => return Err(error).context("reading terminal input"),
+                None => break,
+            },
+            _ = tick.tick() => Message::Tick(Utc::now()),
+        };
+
+        for command in app.update(msg) {
+            tracing::debug!(?command, "sending command to the engine");
+            engine.send(command);
+        }
+        if let Some(token) = app.take_clipboard()
+            && let Err(error) = clipboard::copy_token(&mut std::io::stdout(), &token, in_tmux)
+        {
+            tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
+            app.update(Message::ClipboardFailed(error.to_string()));
+        }
+        if app.should_quit() {
+            break;
+        }
+        // A burst of engine events gives one frame.
+        if events_rx.is_empty() {
+            terminal
+                .draw(|frame| app.render(frame))
+                .context("drawing the screen")?;
+        }
+    }
+
+    drop(engine);
+    drop(guard);
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Pieces shared by the engine and the command line: secret resolution with a
+//! verdict, journal entries from exchanges, and the one-shot authorize.
+
+use std::time::Duration;
+
+use crate::act::{ActClient, Exchange, Issued, Verdict, VerdictKind};
+use crate::config::{Connection, SecretSource, Settings};
+use crate::journal::JournalEntry;
+use crate::secret::Secret;
+
+use super::TokenStatus;
+
+/// The rule named in the journal for a command-line authorize.
+pub const RULE_ONE_SHOT: &str = "one-shot (command line)";
+
+/// Authorizes `conn` once with Basic credentials: resolve the secret, call
+/// `/authorize`, decode. For `actsm token` and `actsm status`.
+///
+/// The journal entry is `None` when no exchange happened (the secret could not
+/// be obtained); the verdict then has kind [`VerdictKind::Secret`].
+pub async fn authorize_once(
+    client: &ActClient,
+    conn: &Connection,
+    settings: &Settings,
+) -> (Option<JournalEntry>, Result<TokenStatus, Verdict>) {
+    let password = match resolve_secret(&conn.secret, settings.timeout).await {
+        Ok(p) => p,
+        Err(verdict) => return (None, Err(verdict)),
+    };
+
+    let (exchange, result) = client
+        .authorize(
+            &conn.url,
+            &conn.database,
+            &conn.user,
+            &password,
+            settings.assumed_lifetime,
+        )
+        .await;
+    let entry = journal_entry(&conn.name, &exchange, RULE_ONE_SHOT);
+    (
+        Some(entry),
+        result.map(|issued| token_status(issued, &exchange)),
+    )
+}
+
+/// Obtains a connection's password; a failure becomes a `Secret` verdict
+/// whose detail is the source's error text (which never holds the secret).
+pub(crate) async fn resolve_secret(
+    source: &SecretSource,
+    timeout: Duration,
+) -> Result<Secret, Verdict> {
+    source
+        .resolve(timeout)
+        .await
+        .map_err(|e| Verdict::new(VerdictKind::Secret, Some(e.to_string())))
+}
+
+/// The journal's view of an exchange, with the rule that caused it.
+pub(crate) fn journal_entry(connection: &str, exchange: &Exchange, rule: &str) -> JournalEntry {
+    JournalEntry {
+        at: exchange.at,
+        connection: connection.to_owned(),
+        call: exchange.call,
+        status: exchange.status,
+        reason: exchange.reason.clone(),
+        latency: exchange.latency,
+        verdict: exchange.verdict.clone(),
+        meter: exchange.meter,
+        rule: rule.to_owned(),
+    }
+}
+
+/// A freshly issued token as a session holds it.
+pub(crate) fn token_status(issued: Issued, exchange: &Exchange) -> TokenStatus {
+    TokenStatus {
+        token: issued.token,
+        claims: issued.claims,
+        expiry: issued.expiry,
+        obtained_at: exchange.at,
+    }
+}

@@ -1,0 +1,77 @@
+//! The help overlay: every key, the log file, the config file, the warnings.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::App;
+
+/// Every key and what it does, in the order the help lists them.
+pub const KEYS: &[(&str, &str)] = &[
+    ("↑/↓ j/k", "move in the connection list"),
+    ("g/G", "first / last connection"),
+    ("Enter", "start the selected connection (or retry it now)"),
+    ("r", "refresh the selected token now"),
+    ("x", "stop the selected connection and forget its token"),
+    ("a", "start all connections"),
+    ("c", "copy the selected token to the clipboard (OSC 52)"),
+    ("?", "show or hide this help"),
+    ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
+];
+
+/// Draws the overlay centred over `area`.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let mut lines: Vec<Line<'static>> = KEYS
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(format!("{key:>13}  "), theme.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+
+    lines.push(Line::raw(""));
+    let log = app
+        .log_path
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+    lines.push(Line::from(vec![
+        Span::styled("log file: ", theme.muted()),
+        Span::raw(log),
+    ]));
+    let config = app
+        .config_path
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+    lines.push(Line::from(vec![
+        Span::styled("connections: ", theme.muted()),
+        Span::raw(config),
+    ]));
+    for warning in &app.warnings {
+        lines.push(Line::styled(format!("! {warning}"), theme.warning()));
+    }
+
+    #[allow(clippy::cast_possible_truncation)] // a few dozen lines at most
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::horizontal([Constraint::Length(72.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(popup);
+
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(" Help: ? or Esc closes ", theme.title()));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}

@@ -1,0 +1,81 @@
+//! The header line (title, config warnings) and the status bar (keys that apply now,
+//! transient messages).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::App;
+use super::format::truncate;
+use crate::session::SessionState;
+
+/// Draws the header into `area` (one line): the title on the left, a config
+/// warnings badge on the right (the help lists the warnings).
+pub fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let badge = match app.warnings.len() {
+        0 => String::new(),
+        1 => "! 1 config warning (? shows it) ".to_owned(),
+        n => format!("! {n} config warnings (? lists them) "),
+    };
+    let room = usize::from(area.width).saturating_sub(badge.chars().count() + 12);
+    let title = Line::from(vec![
+        Span::styled(" actsm ", theme.title()),
+        Span::styled(format!("· {}", truncate(&app.title, room)), theme.muted()),
+    ]);
+    frame.render_widget(Paragraph::new(title), area);
+    if !badge.is_empty() {
+        let badge = Line::styled(badge, theme.warning()).right_aligned();
+        frame.render_widget(Paragraph::new(badge), area);
+    }
+}
+
+/// Draws the status bar into `area` (one line).
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    if let Some(status) = app.status_message() {
+        let style = if status.is_error {
+            theme.danger()
+        } else {
+            theme.ok()
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {}", status.text), style)),
+            area,
+        );
+        return;
+    }
+
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    if app.help_open {
+        keys.extend([("?/Esc", "close help"), ("q", "quit")]);
+    } else if let Some((_, snapshot)) = app.selection() {
+        let state = snapshot.map_or(SessionState::Idle, |s| s.state);
+        let has_token = snapshot.is_some_and(|s| s.token.is_some());
+        keys.push(("↑↓", "move"));
+        match state {
+            SessionState::Idle | SessionState::Stopped => keys.push(("Enter", "start")),
+            SessionState::Failed | SessionState::Backoff => keys.push(("Enter", "retry")),
+            _ => {}
+        }
+        keys.push(("r", "refresh"));
+        if !matches!(state, SessionState::Idle | SessionState::Stopped) {
+            keys.push(("x", "stop"));
+        }
+        keys.push(("a", "start all"));
+        if has_token {
+            keys.push(("c", "copy token"));
+        }
+        keys.extend([("?", "help"), ("q", "quit")]);
+    } else {
+        keys.extend([("?", "help"), ("q", "quit")]);
+    }
+
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in keys {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,236 @@
+//! The selected connection's session: token state, expiry, refresh plan, last
+//! verdict, backoff, claims. Shows the token's fingerprint, never its text.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::App;
+use super::app::ConnectionInfo;
+use super::format::{ago, clock, countdown, fraction_used, truncate, until};
+use super::meter_pane;
+use super::widgets::{bar, state_badge};
+use crate::act::ExpirySource;
+use crate::session::{SessionSnapshot, SessionState};
+
+/// Longest claim value shown before it is cut.
+const CLAIM_VALUE_MAX: usize = 48;
+
+/// Draws the session pane into `area`; `with_meter` adds the rate-limit line
+/// (the compact layout has no separate meter pane).
+pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
+    let theme = &app.theme;
+    let Some((info, snapshot)) = app.selection() else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(false))
+            .title(Span::styled(" Session ", theme.title()));
+        let text = Line::styled("No connection selected.", theme.muted());
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    };
+
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(false))
+        .title(Span::styled(
+            format!(" Session: {} ", info.name),
+            theme.title(),
+        ));
+    let mut lines = Vec::new();
+    push_token(app, snapshot, area.width.saturating_sub(2), &mut lines);
+    push_plan(app, snapshot, &mut lines);
+    if with_meter {
+        lines.push(meter_pane::summary_line(
+            app,
+            snapshot.and_then(|s| s.meter.as_ref()),
+        ));
+    }
+    push_connection(app, info, snapshot, &mut lines);
+
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false });
+    frame.render_widget(paragraph, area);
+}
+
+/// Backoff countdown and a failing verdict with its meaning and next step.
+fn push_trouble(app: &App, snapshot: &SessionSnapshot, lines: &mut Vec<Line<'static>>) {
+    let theme = &app.theme;
+    if snapshot.state == SessionState::Backoff {
+        let when = snapshot
+            .retry_at
+            .map_or_else(|| "soon".to_owned(), |at| until(app.now, at));
+        lines.push(Line::styled(
+            format!(
+                "retrying {when} · {} failed attempt(s) in a row",
+                snapshot.failures
+            ),
+            theme.warning(),
+        ));
+    }
+    let Some(verdict) = snapshot.last_verdict.as_ref().filter(|v| !v.is_ok()) else {
+        return;
+    };
+    let style = theme.verdict(verdict.class());
+    lines.push(Line::from(vec![
+        Span::styled(verdict.kind.label(), style),
+        Span::raw(": "),
+        Span::styled(verdict.kind.meaning(), style),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled("next step: ", theme.muted()),
+        Span::styled(verdict.kind.next_step(), style),
+    ]));
+    // What the server said comes last: the next step matters more when space is short.
+    if let Some(detail) = &verdict.detail {
+        lines.push(Line::styled(
+            format!("seen: {}", truncate(detail, 150)),
+            theme.muted(),
+        ));
+    }
+}
+
+/// Headline (state, countdown, fingerprint), trouble, lifetime gauge, assumed expiry.
+fn push_token(
+    app: &App,
+    snapshot: Option<&SessionSnapshot>,
+    inner_width: u16,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let theme = &app.theme;
+    let now = app.now;
+    let state = snapshot.map_or(SessionState::Idle, |s| s.state);
+    let token = snapshot.and_then(|s| s.token.as_ref());
+
+    let mut head = vec![state_badge(theme, state)];
+    if let Some(token) = token {
+        let expires_at = token.expiry.expires_at;
+        if expires_at > now {
+            head.push(Span::raw(format!(
+                "   expires in {}",
+                countdown(expires_at - now)
+            )));
+        } else {
+            head.push(Span::styled("   token expired", theme.danger()));
+        }
+        head.push(Span::styled(
+            format!(" ({})", clock(expires_at, app.offset)),
+            theme.muted(),
+        ));
+        if token.expiry.source == ExpirySource::Assumed {
+            head.push(Span::styled(" assumed", theme.warning()));
+        }
+        head.push(Span::styled(
+            format!("   token #{}", token.token.fingerprint()),
+            theme.muted(),
+        ));
+    }
+    lines.push(Line::from(head));
+
+    if let Some(snapshot) = snapshot {
+        push_trouble(app, snapshot, lines);
+    }
+
+    let Some(token) = token else { return };
+    let used = fraction_used(now, token.expiry.issued_at, token.expiry.expires_at);
+    let label = format!(" {:>3.0}% of lifetime used", used * 100.0);
+    #[allow(clippy::cast_possible_truncation)] // a label is a few dozen cells
+    let bar_width = inner_width
+        .saturating_sub(label.chars().count() as u16)
+        .min(40);
+    let mut gauge = bar(theme, used, bar_width);
+    gauge.push(Span::styled(label, theme.muted()));
+    lines.push(Line::from(gauge));
+
+    if token.expiry.source == ExpirySource::Assumed {
+        let lifetime = countdown(token.expiry.expires_at - token.expiry.issued_at);
+        lines.push(Line::styled(
+            format!("expiry assumed: the token has no 'exp' claim ({lifetime} lifetime)"),
+            theme.warning(),
+        ));
+    }
+}
+
+/// Next refresh, when the token was obtained, the last good exchange.
+fn push_plan(app: &App, snapshot: Option<&SessionSnapshot>, lines: &mut Vec<Line<'static>>) {
+    let theme = &app.theme;
+    let now = app.now;
+    let Some(snapshot) = snapshot else { return };
+    if let Some(at) = snapshot.next_refresh_at {
+        lines.push(Line::from(vec![
+            Span::styled("next refresh ", theme.muted()),
+            Span::raw(until(now, at)),
+            Span::styled(format!(" ({})", clock(at, app.offset)), theme.muted()),
+        ]));
+    }
+    if let Some(token) = &snapshot.token {
+        lines.push(Line::from(vec![
+            Span::styled("obtained ", theme.muted()),
+            Span::raw(format!(
+                "{} ({})",
+                clock(token.obtained_at, app.offset),
+                ago(now, token.obtained_at)
+            )),
+            Span::styled(" · tokens this session ", theme.muted()),
+            Span::raw(snapshot.tokens_obtained.to_string()),
+        ]));
+    }
+    if let Some(verdict) = snapshot.last_verdict.as_ref().filter(|v| v.is_ok()) {
+        lines.push(Line::from(vec![
+            Span::styled("last exchange ", theme.muted()),
+            Span::styled(verdict.kind.label(), theme.ok()),
+        ]));
+    }
+}
+
+/// The connection's settings and the token's claims (never the token itself).
+fn push_connection(
+    app: &App,
+    info: &ConnectionInfo,
+    snapshot: Option<&SessionSnapshot>,
+    lines: &mut Vec<Line<'static>>,
+) {
+    let theme = &app.theme;
+    if info.plain_password {
+        lines.push(Line::styled(
+            "password: plain text in the file (prefer password_env or password_command)",
+            theme.warning(),
+        ));
+    }
+    lines.push(Line::styled(
+        format!("{} @ {} · db {}", info.user, info.url, info.database),
+        theme.muted(),
+    ));
+
+    let Some(token) = snapshot.and_then(|s| s.token.as_ref()) else {
+        return;
+    };
+    lines.push(Line::styled("claims", theme.muted()));
+    for (key, value) in &token.claims.claims {
+        let mut value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        // Time claims are seconds since the epoch: say when that is.
+        if let Some(at) = ["exp", "iat", "nbf"]
+            .contains(&key.as_str())
+            .then(|| {
+                token
+                    .claims
+                    .claims
+                    .get(key)
+                    .and_then(serde_json::Value::as_i64)
+            })
+            .flatten()
+            .and_then(|secs| chrono::DateTime::<chrono::Utc>::from_timestamp(secs, 0))
+        {
+            value = format!("{value} ({})", clock(at, app.offset));
+        }
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {key}: "), theme.accent()),
+            Span::raw(truncate(&value, CLAIM_VALUE_MAX)),
+        ]));
+    }
+}
