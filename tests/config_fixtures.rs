@@ -446,3 +446,17 @@ fn plain_password_in_a_readable_file_asks_for_chmod_600() {
     let cfg = config::load(&path).expect("valid");
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
+
+#[test]
+fn wrong_types_inside_a_connection_name_the_field() {
+    let text = "[[connection]]\nname = \"a\"\nurl = \"https://h/act.web.api\"\ndatabase = \"D\"\n\
+                user = \"u\"\npassword_env = \"P\"\nautostart = \"yes\"\n";
+    let err = config::parse(text, Path::new("f.toml")).expect_err("invalid");
+    assert!(
+        err.to_string().starts_with(
+            "f.toml:7:13: connection 'a': field 'autostart': invalid type: string \"yes\", \
+             expected a boolean"
+        ),
+        "{err}"
+    );
+}

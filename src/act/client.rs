@@ -177,6 +177,34 @@ fn scrub(text: &mut String, secrets: &[&str]) {
     }
 }
 
+/// Hides the given secrets in raw response bytes, before anything reads them for a detail.
+///
+/// Scrubbing the finished detail alone would miss a secret that sanitizing had reshaped
+/// (whitespace collapsed, cut at the length limit).
+fn scrub_bytes(body: &mut Vec<u8>, secrets: &[&str]) {
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| s.len() >= 4)
+    {
+        if !body.windows(secret.len()).any(|w| w == secret) {
+            continue;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i..].starts_with(secret) {
+                out.extend_from_slice(b"[hidden]");
+                i += secret.len();
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        *body = out;
+    }
+}
+
 /// Scrubs an exchange's and a verdict's free text.
 fn scrub_all(exchange: &mut Exchange, extra: Option<&mut Verdict>, secrets: &[&str]) {
     if let Some(detail) = exchange.verdict.detail.as_mut() {
@@ -275,14 +303,21 @@ impl ActClient {
                 None,
             )
             .await;
-        let mut result = token_outcome(&mut exchange, raw, CallKind::Authorize, assumed_lifetime);
+        let base_secrets = [password.expose(), encoded.as_str()];
+        let mut result = token_outcome(
+            &mut exchange,
+            raw,
+            CallKind::Authorize,
+            assumed_lifetime,
+            &base_secrets,
+        );
 
         let issued = result
             .as_ref()
             .ok()
             .map(|i| i.token.expose().to_owned())
             .map(Zeroizing::new);
-        let mut secrets = vec![password.expose(), encoded.as_str()];
+        let mut secrets = base_secrets.to_vec();
         if let Some(token) = issued.as_deref() {
             secrets.push(token);
         }
@@ -325,7 +360,13 @@ impl ActClient {
                 None,
             )
             .await;
-        let mut result = token_outcome(&mut exchange, raw, CallKind::Refresh, assumed_lifetime);
+        let mut result = token_outcome(
+            &mut exchange,
+            raw,
+            CallKind::Refresh,
+            assumed_lifetime,
+            &[token.expose()],
+        );
 
         let issued = result
             .as_ref()
@@ -521,8 +562,9 @@ fn token_outcome(
     raw: Option<Raw>,
     call: CallKind,
     assumed_lifetime: Duration,
+    secrets: &[&str],
 ) -> Result<Issued, Verdict> {
-    let Some(raw) = raw else {
+    let Some(mut raw) = raw else {
         return Err(exchange.verdict.clone());
     };
 
@@ -544,6 +586,7 @@ fn token_outcome(
         }
     }
 
+    scrub_bytes(&mut raw.body, secrets);
     exchange.verdict = decode_response(
         call,
         raw.status,

@@ -795,7 +795,10 @@ pub fn decode_response(
         .and_then(code_in_json)
         .or_else(|| reason.and_then(code_in_text))
         .or_else(|| {
-            if html && status < 400 {
+            // A JSON object was searched field by field above; its other numbers (ids, counts)
+            // are not codes. A bare JSON string or number is read as text.
+            let structured = json.as_ref().is_some_and(|j| j.is_object() || j.is_array());
+            if structured || (html && status < 400) {
                 None
             } else {
                 code_in_text(&text)
@@ -1022,4 +1025,493 @@ pub fn decode_transport(err: &reqwest::Error) -> Verdict {
         source = e.source();
     }
     classify_transport(err.is_timeout(), &parts.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    fn decode(
+        status: u16,
+        reason: Option<&str>,
+        h: &[(&'static str, &str)],
+        body: &str,
+    ) -> Verdict {
+        decode_response(
+            CallKind::Authorize,
+            status,
+            reason,
+            &headers(h),
+            body.as_bytes(),
+        )
+    }
+
+    /// Fails to compile when a kind is added without being listed here, so `ALL` stays whole.
+    fn position(kind: VerdictKind) -> usize {
+        use VerdictKind as K;
+        match kind {
+            K::Ok => 0,
+            K::Unauthorized => 1,
+            K::TokenRejected => 2,
+            K::Forbidden => 3,
+            K::GatewayForbidden => 4,
+            K::IisForbidden => 5,
+            K::Incompatible => 6,
+            K::SubscriptionRequired => 7,
+            K::ApiAccessRequired => 8,
+            K::NotFound => 9,
+            K::Throttled => 10,
+            K::ServerError => 11,
+            K::UnexpectedStatus => 12,
+            K::NotAToken => 13,
+            K::BodyTooLarge => 14,
+            K::Dns => 15,
+            K::Refused => 16,
+            K::Timeout => 17,
+            K::Tls => 18,
+            K::Proxy => 19,
+            K::Transport => 20,
+            K::Secret => 21,
+        }
+    }
+
+    #[test]
+    fn table_has_exactly_one_complete_row_per_kind() {
+        for (i, kind) in VerdictKind::ALL.iter().enumerate() {
+            assert_eq!(position(*kind), i);
+            assert_eq!(
+                TABLE.iter().filter(|r| r.kind == *kind).count(),
+                1,
+                "{kind:?}"
+            );
+            assert!(
+                !kind.label().is_empty() && kind.label().len() <= 28,
+                "{kind:?}"
+            );
+            assert!(kind.meaning().len() > 20, "{kind:?}");
+            assert!(kind.next_step().len() > 10, "{kind:?}");
+        }
+        assert_eq!(TABLE.len(), VerdictKind::ALL.len());
+    }
+
+    #[test]
+    fn meanings_are_specific() {
+        let m = VerdictKind::Unauthorized.meaning().to_lowercase();
+        assert!(m.contains("user") && m.contains("password") && m.contains("database"));
+        assert!(VerdictKind::Unauthorized.next_step().contains("all three"));
+        assert!(
+            VerdictKind::ApiAccessRequired
+                .next_step()
+                .contains("Web API Access")
+        );
+        assert!(
+            VerdictKind::ApiAccessRequired
+                .next_step()
+                .contains("Manage Users")
+        );
+        assert!(
+            VerdictKind::SubscriptionRequired
+                .meaning()
+                .contains("subscription")
+        );
+        assert!(
+            VerdictKind::Incompatible
+                .next_step()
+                .contains("actsm system")
+        );
+        assert!(VerdictKind::NotFound.next_step().contains("/act.web.api"));
+        assert!(
+            VerdictKind::NotFound
+                .next_step()
+                .contains("customer-api/act.web.api")
+        );
+        assert!(VerdictKind::IisForbidden.meaning().contains("IIS"));
+        assert!(VerdictKind::GatewayForbidden.meaning().contains("gateway"));
+        assert_eq!(VerdictKind::Secret.class(), VerdictClass::Local);
+        assert_eq!(VerdictKind::Throttled.class(), VerdictClass::Throttled);
+        assert_eq!(VerdictKind::Dns.class(), VerdictClass::Unreachable);
+        assert_eq!(
+            VerdictKind::ApiAccessRequired.class(),
+            VerdictClass::Refused
+        );
+    }
+
+    #[test]
+    fn summary_is_label_meaning_detail() {
+        let v = Verdict::new(VerdictKind::Timeout, "after 15s".to_owned());
+        assert_eq!(
+            v.summary(),
+            format!("timed out: {} (after 15s)", VerdictKind::Timeout.meaning())
+        );
+        assert_eq!(
+            Verdict::ok().summary(),
+            format!("ok: {}", VerdictKind::Ok.meaning())
+        );
+    }
+
+    #[test]
+    fn act_code_in_plain_body_text() {
+        assert_eq!(
+            decode(403, None, &[], "4032").kind,
+            VerdictKind::ApiAccessRequired
+        );
+        assert_eq!(
+            decode(403, None, &[], " Error 4031.\n").kind,
+            VerdictKind::SubscriptionRequired
+        );
+        assert_eq!(
+            decode(400, None, &[], "code=4030").kind,
+            VerdictKind::Incompatible
+        );
+        // Not a code: part of a version, a longer number, a word.
+        assert_eq!(
+            decode(403, None, &[], "version 1.1.4032.0").kind,
+            VerdictKind::Forbidden
+        );
+        assert_eq!(decode(403, None, &[], "40321").kind, VerdictKind::Forbidden);
+        assert_eq!(decode(403, None, &[], "x4032").kind, VerdictKind::Forbidden);
+    }
+
+    #[test]
+    fn act_code_in_json_error_objects() {
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"Message":"4031 Subscription required"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::SubscriptionRequired);
+        assert!(
+            v.detail
+                .as_deref()
+                .unwrap()
+                .contains("Subscription required"),
+            "{v:?}"
+        );
+
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"message":"An error has occurred.","exceptionMessage":"4032"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::ApiAccessRequired);
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"EXCEPTIONMESSAGE":"Act! error 4030: mismatch"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::Incompatible);
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"error":{"code":4032,"message":"denied"}}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::ApiAccessRequired);
+        assert_eq!(
+            decode(403, None, &[], "\"4032\"").kind,
+            VerdictKind::ApiAccessRequired
+        );
+        let v = decode(403, None, &[], r#"{"Code":"4031"}"#);
+        assert_eq!(v.kind, VerdictKind::SubscriptionRequired);
+        let v = decode(400, None, &[], r#"{"errors":[{"error_code":4030.0}]}"#);
+        assert_eq!(v.kind, VerdictKind::Incompatible);
+        // A number outside a code-carrying field does not count.
+        let v = decode(403, None, &[], r#"{"requestId":4032}"#);
+        assert_eq!(v.kind, VerdictKind::Forbidden);
+    }
+
+    #[test]
+    fn act_code_in_reason_phrase() {
+        let v = decode(403, Some("4032 API Access Required"), &[], "");
+        assert_eq!(v.kind, VerdictKind::ApiAccessRequired);
+        assert!(
+            v.detail
+                .unwrap()
+                .contains("reason phrase '4032 API Access Required'")
+        );
+        let v = decode(401, Some("4031"), &[], "");
+        assert_eq!(v.kind, VerdictKind::SubscriptionRequired);
+    }
+
+    #[test]
+    fn unauthorized_shows_unusual_reason_only() {
+        let v = decode(401, Some("Unauthorized"), &[], "");
+        assert_eq!(v, Verdict::new(VerdictKind::Unauthorized, None));
+        let v = decode(401, Some("Invalid database"), &[], "");
+        assert_eq!(v.kind, VerdictKind::Unauthorized);
+        assert_eq!(
+            v.detail.as_deref(),
+            Some("reason phrase 'Invalid database'")
+        );
+
+        let v = decode_response(CallKind::Refresh, 401, None, &HeaderMap::new(), b"");
+        assert_eq!(v.kind, VerdictKind::TokenRejected);
+    }
+
+    #[test]
+    fn gateway_and_iis_and_act_403s_are_told_apart() {
+        let v = decode(
+            403,
+            None,
+            &[("content-type", "application/json")],
+            r#"{"message":"Missing Authentication Token"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::GatewayForbidden);
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"message":"'Zm9vOmJhcg==' not a valid key=value pair (missing equal-sign) in Authorization header"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::GatewayForbidden);
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"message":"User is not authorized to access this resource"}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::GatewayForbidden);
+
+        let iis = "<!DOCTYPE html><html><head><title>403 - Forbidden: Access is denied.</title></head>\
+                   <body><h2>403.6 - The IP address of the client has been rejected.</h2>\
+                   <p>Internet Information Services (IIS)</p></body></html>";
+        let v = decode(403, None, &[("content-type", "text/html")], iis);
+        assert_eq!(v.kind, VerdictKind::IisForbidden);
+        assert!(
+            v.detail
+                .unwrap()
+                .contains("HTML page titled '403 - Forbidden: Access is denied.'")
+        );
+
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"Message":"Authorization has been denied for this request."}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::Forbidden);
+        assert_eq!(decode(403, None, &[], "").kind, VerdictKind::Forbidden);
+    }
+
+    #[test]
+    fn not_found_throttled_and_server_errors() {
+        assert_eq!(
+            decode(404, None, &[], "<html><title>Not Found</title></html>").kind,
+            VerdictKind::NotFound
+        );
+        assert_eq!(decode(429, None, &[], "").kind, VerdictKind::Throttled);
+
+        let v = decode(503, None, &[("retry-after", "30")], "");
+        assert_eq!(v.kind, VerdictKind::Throttled);
+        assert!(v.detail.unwrap().contains("Retry-After: 30"));
+        assert_eq!(
+            decode(503, None, &[("x-ratelimit-remaining", "0")], "").kind,
+            VerdictKind::Throttled
+        );
+        assert_eq!(
+            decode(503, None, &[], "Service Unavailable").kind,
+            VerdictKind::ServerError
+        );
+
+        let v = decode(
+            500,
+            None,
+            &[("content-type", "application/json; charset=utf-8")],
+            r#"{"message":"An error has occurred.","exceptionMessage":"Object reference not set to an instance of an object.","exceptionType":"System.NullReferenceException","stackTrace":"   at Act.Web..."}"#,
+        );
+        assert_eq!(v.kind, VerdictKind::ServerError);
+        let d = v.detail.unwrap();
+        assert!(
+            d.contains("HTTP 500") && d.contains("Object reference not set"),
+            "{d}"
+        );
+        assert!(!d.contains("stackTrace"), "{d}");
+
+        assert_eq!(
+            decode(502, None, &[], "Bad gateway").kind,
+            VerdictKind::ServerError
+        );
+        assert_eq!(
+            decode(418, None, &[], "").kind,
+            VerdictKind::UnexpectedStatus
+        );
+        assert_eq!(decode(407, None, &[], "").kind, VerdictKind::Proxy);
+    }
+
+    #[test]
+    fn redirect_names_the_target() {
+        let v = decode(
+            302,
+            None,
+            &[("location", "https://server/Bob/Login.aspx?ReturnUrl=%2f")],
+            "",
+        );
+        assert_eq!(v.kind, VerdictKind::UnexpectedStatus);
+        let d = v.detail.unwrap();
+        assert!(
+            d.contains("redirected to 'https://server/Bob/Login.aspx") && d.contains("login page"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn ok_status_without_token_says_what_came() {
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head><title>Login</title></head><body>{}</body></html>",
+            "x".repeat(5000)
+        );
+        let v = decode(
+            200,
+            None,
+            &[("content-type", "text/html; charset=utf-8")],
+            &page,
+        );
+        assert_eq!(v.kind, VerdictKind::NotAToken);
+        let d = v.detail.unwrap();
+        assert!(
+            d.starts_with("got an HTML page titled 'Login' (text/html"),
+            "{d}"
+        );
+        assert!(d.chars().count() <= DETAIL_MAX + 5, "{d}");
+
+        let v = decode(200, None, &[], "");
+        assert_eq!(v.detail.as_deref(), Some("got an empty body"));
+        let v = decode(
+            200,
+            None,
+            &[("content-type", "text/plain")],
+            "Service is starting, try later",
+        );
+        assert_eq!(
+            v.detail.as_deref(),
+            Some("got text (text/plain, 30 bytes): 'Service is starting, try later'")
+        );
+        // A short plain answer with a code is that code even on 200.
+        assert_eq!(
+            decode(200, None, &[], "4032").kind,
+            VerdictKind::ApiAccessRequired
+        );
+        // ...but not a code buried in an HTML page.
+        assert_eq!(
+            decode(200, None, &[], "<html><body>#4032</body></html>").kind,
+            VerdictKind::NotAToken
+        );
+    }
+
+    #[test]
+    fn details_hide_credentials_and_stay_short() {
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIiwiZXhwIjoxNzAwMDAwMDAwfQ.abcDEF123ghiJKL456";
+        let v = decode(200, None, &[], &format!(r#"{{"token":"{jwt}"}}"#));
+        assert_eq!(v.kind, VerdictKind::NotAToken);
+        assert!(!v.detail.as_deref().unwrap().contains("eyJ"), "{v:?}");
+
+        let v = decode(
+            403,
+            None,
+            &[],
+            r#"{"message":"Invalid Authorization header: Basic amFuZTpodW50ZXIy"}"#,
+        );
+        let d = v.detail.unwrap();
+        assert!(!d.contains("amFuZTpodW50ZXIy"), "{d}");
+
+        let long = "word ".repeat(1000);
+        let v = decode(404, None, &[], &long);
+        assert!(v.detail.unwrap().chars().count() <= DETAIL_MAX);
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_bytes() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: [&[u8]; 8] = [
+            b"<title>",
+            b"</title",
+            b"4032",
+            b"{\"message\":",
+            b"\xff\xfe",
+            b"\xe2\x82",
+            b".",
+            b"<",
+        ];
+        for _ in 0..500 {
+            let mut body = Vec::new();
+            for _ in 0..(next() % 12) {
+                if next() % 2 == 0 {
+                    body.extend_from_slice(pieces[(next() % 8) as usize]);
+                } else {
+                    body.push(next().to_le_bytes()[0]);
+                }
+            }
+            let status = [200, 401, 403, 404, 429, 500, 503, 302, 999][(next() % 9) as usize];
+            let v = decode_response(
+                CallKind::Refresh,
+                status,
+                Some("\u{0}é"),
+                &HeaderMap::new(),
+                &body,
+            );
+            let _ = v.summary();
+        }
+    }
+
+    #[test]
+    fn transport_chains_are_classified() {
+        let c = |chain| classify_transport(false, chain).kind;
+        assert_eq!(
+            c(
+                "error sending request: client error (Connect): dns error: failed to lookup address information: Name or service not known"
+            ),
+            VerdictKind::Dns
+        );
+        assert_eq!(
+            c("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            VerdictKind::Refused
+        );
+        assert_eq!(c("connection reset by peer"), VerdictKind::Refused);
+        assert_eq!(
+            classify_transport(true, "whatever").kind,
+            VerdictKind::Timeout
+        );
+        assert_eq!(c("operation timed out"), VerdictKind::Timeout);
+        assert_eq!(c("tunnel error: unsuccessful"), VerdictKind::Proxy);
+        assert_eq!(c("something odd happened"), VerdictKind::Transport);
+
+        let tls = |chain| classify_transport(false, chain).detail.unwrap_or_default();
+        assert!(
+            tls("client error (Connect): invalid peer certificate: Expired").contains("expired")
+        );
+        assert!(
+            tls("invalid peer certificate: UnknownIssuer").contains("not issued by an authority")
+        );
+        assert!(
+            tls("invalid peer certificate: certificate not valid for name \"a.example\"")
+                .contains("another host name")
+        );
+        assert!(
+            tls("received corrupt message of type InvalidContentType")
+                .contains("does not speak TLS")
+        );
+        assert_eq!(
+            c("invalid peer certificate: BadSignature"),
+            VerdictKind::Tls
+        );
+    }
 }

@@ -45,8 +45,8 @@ pub(crate) struct RateReading {
     pub exhausted: bool,
 }
 
-/// Locks a mutex, carrying on if a panicking request poisoned it: every
-/// update here is a single assignment, so the data is never half-written.
+/// Locks a mutex, carrying on if a panicking request poisoned it: no update
+/// here spans more than one step that could panic, so the data stays whole.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
