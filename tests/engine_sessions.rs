@@ -9,7 +9,7 @@ use actsm::act::{CallKind, VerdictKind};
 use actsm::config::{Config, Connection, SecretSource, Settings};
 use actsm::journal::JournalEntry;
 use actsm::secret::Secret;
-use actsm::session::{Command, Engine, Event, SessionSnapshot, SessionState};
+use actsm::session::{Command, Engine, Event, SessionSnapshot, SessionState, authorize_once};
 use actsm::sim::{Scenario, SimConfig, SimServer, SimUser};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::time::{Instant, timeout};
@@ -23,8 +23,14 @@ fn loopback() -> SocketAddr {
 }
 
 async fn sim_with(users: Vec<SimUser>) -> SimServer {
+    sim_skewed(users, 0).await
+}
+
+/// A simulator whose clock is `offset` seconds off ours.
+async fn sim_skewed(users: Vec<SimUser>, offset: i64) -> SimServer {
     let config = SimConfig {
         users,
+        clock_offset_secs: offset,
         ..SimConfig::default()
     };
     SimServer::start(loopback(), config)
@@ -178,7 +184,11 @@ async fn healthy_session_becomes_valid_with_a_planned_refresh() {
     assert!(lead <= chrono::TimeDelta::seconds(300) && lead >= chrono::TimeDelta::seconds(270));
     assert_eq!(s.tokens_obtained, 1);
     assert_eq!(s.failures, 0);
-    assert!(s.last_verdict.as_ref().is_some_and(actsm::act::Verdict::is_ok));
+    assert!(
+        s.last_verdict
+            .as_ref()
+            .is_some_and(actsm::act::Verdict::is_ok)
+    );
     assert_eq!(
         ev.states("acme"),
         [SessionState::Authorizing, SessionState::Valid]
@@ -647,4 +657,75 @@ async fn dropping_the_engine_stops_everything() {
     drop(engine);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(sim.stats().total, 1);
+}
+
+#[tokio::test]
+async fn server_clock_skew_does_not_shift_the_refresh() {
+    for offset in [600, -600] {
+        let user = SimUser::new(DB, USER, PASSWORD).with_lifetime(Duration::from_secs(4));
+        let sim = sim_skewed(vec![user], offset).await;
+        let (_engine, mut ev) = start(
+            vec![connection("skew", &sim.base_url(), DB, PASSWORD)],
+            settings(),
+        );
+
+        let s = ev
+            .wait_for("skew", Duration::from_secs(5), |s| {
+                s.state == SessionState::Valid
+            })
+            .await;
+        let next = s.next_refresh_at.expect("planned") - chrono::Utc::now();
+        assert!(
+            next <= chrono::TimeDelta::seconds(3),
+            "offset {offset}: refresh in {next}"
+        );
+        assert!(
+            next >= chrono::TimeDelta::zero(),
+            "offset {offset}: refresh in {next}"
+        );
+
+        // One refresh about 2 s in, not one a second (server behind) nor none (ahead).
+        ev.drain_for(Duration::from_secs(3)).await;
+        let bearer = sim.stats().authorize_bearer;
+        assert!(
+            (1..=2).contains(&bearer),
+            "offset {offset}: {bearer} refreshes"
+        );
+        assert_eq!(
+            ev.states("skew").last(),
+            Some(&SessionState::Valid),
+            "offset {offset}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn authorize_once_gets_a_token_or_a_verdict() {
+    let sim = sim_with(vec![SimUser::new(DB, USER, PASSWORD)]).await;
+    let client = actsm::act::ActClient::new(&actsm::act::ClientOptions::default()).expect("client");
+    let settings = settings();
+
+    let conn = connection("acme", &sim.base_url(), DB, PASSWORD);
+    let (entry, result) = authorize_once(&client, &conn, &settings).await;
+    let status = result.expect("healthy login gets a token");
+    assert!(status.expiry.expires_at > chrono::Utc::now());
+    let entry = entry.expect("an exchange happened");
+    assert_eq!((entry.call, entry.status), (CallKind::Authorize, Some(200)));
+    assert_eq!(entry.rule, "one-shot (command line)");
+    assert_eq!(entry.connection, "acme");
+
+    let wrong = connection("acme", &sim.base_url(), DB, "nope");
+    let (entry, result) = authorize_once(&client, &wrong, &settings).await;
+    assert_eq!(
+        result.map(|_| ()).unwrap_err().kind,
+        VerdictKind::Unauthorized
+    );
+    assert_eq!(entry.map(|e| e.status), Some(Some(401)));
+
+    let mut unset = conn.clone();
+    unset.secret = SecretSource::Env("ACTSM_ENGINE_TEST_ALSO_UNSET".into());
+    let (entry, result) = authorize_once(&client, &unset, &settings).await;
+    assert!(entry.is_none());
+    assert_eq!(result.map(|_| ()).unwrap_err().kind, VerdictKind::Secret);
+    assert_eq!(sim.stats().authorize_basic, 2);
 }

@@ -305,7 +305,11 @@ impl Session {
                 self.snap.failures = 0;
                 Some((Action::Authorize, rule.to_owned()))
             }
-            SessionCmd::RefreshNow => Some((Action::Refresh, RULE_MANUAL.to_owned())),
+            SessionCmd::RefreshNow => {
+                // A user's request starts a fresh series: a failure now backs off from 2 s.
+                self.snap.failures = 0;
+                Some((Action::Refresh, RULE_MANUAL.to_owned()))
+            }
             SessionCmd::Stop => {
                 self.stop();
                 None
