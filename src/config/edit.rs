@@ -576,28 +576,21 @@ impl ConfigDocument {
     pub fn delete_connection(&mut self, name: &str) -> Result<(), EditError> {
         let index = self.index_of(name)?;
         self.apply(|doc| {
-            let tables = tables_mut(doc)?;
-            let removed = tables.remove(index);
+            let removed = tables_mut(doc)?.remove(index);
             let prefix = removed
                 .decor()
                 .prefix()
                 .and_then(|p| p.as_str())
                 .unwrap_or_default();
-            let Some(kept) = detached_comments(prefix) else {
-                return Ok(());
-            };
+            let kept = detached_comments(prefix).unwrap_or_default();
 
-            // The kept block goes where the removed table was: before the
-            // next connection, or the next table in the file, or at the end.
-            if let Some(next) = tables.get_mut(index) {
-                prepend_prefix(next.decor_mut(), &kept);
-            } else if let Some(next) = next_root_table(doc, removed.position()) {
-                prepend_prefix(next.decor_mut(), &kept);
-            } else {
-                let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
-                doc.set_trailing(join_blocks(&kept, &trailing));
-            }
-            Ok(())
+            // What follows the removed table: its own trailing comments (a
+            // commented-out key, say) go with it, and the kept block takes
+            // its place.
+            edit_following(doc, index, removed.position(), |text| {
+                let rest = split_trailing_block(text).map_or(text, |(_, rest)| rest);
+                join_blocks(&kept, rest)
+            })
         })
     }
 
@@ -611,14 +604,31 @@ impl ConfigDocument {
             }]));
         }
         self.apply(|doc| {
-            let tables = tables_mut(doc)?;
-            let mut copy = tables
+            let original = tables_mut(doc)?
                 .get(index)
                 .expect("index_of found this index in the same document")
                 .clone();
-            copy.decor_mut().set_prefix("\n");
+
+            // Comments trailing the original (the start of the next table's
+            // prefix) stay with the original, before the copy's header.
+            let mut trailing = String::new();
+            edit_following(
+                doc,
+                index + 1,
+                original.position(),
+                |text| match split_trailing_block(text) {
+                    Some((block, rest)) => {
+                        trailing = block.to_owned();
+                        rest.to_owned()
+                    }
+                    None => text.to_owned(),
+                },
+            )?;
+            let mut copy = original;
+            copy.decor_mut().set_prefix(format!("{trailing}\n"));
             set_value(&mut copy, "name", Value::from(new_name));
 
+            let tables = tables_mut(doc)?;
             // ArrayOfTables has no insert: rebuild it in order. The copy keeps
             // the original's document position, so it prints right after it.
             let mut all: Vec<Table> = tables.iter().cloned().collect();
@@ -913,8 +923,9 @@ fn replace_key(table: &mut Table, old_key: &str, new_key: &str, mut value: Value
             continue;
         };
         if name == old_key {
-            if let Some(old) = item.as_value() {
-                *value.decor_mut() = old.decor().clone();
+            // Keep the spacing, not a trailing comment: it was about the old source.
+            if let Some(prefix) = item.as_value().and_then(|v| v.decor().prefix()) {
+                value.decor_mut().set_prefix(prefix.clone());
             }
             let key = Key::new(new_key).with_leaf_decor(key.leaf_decor().clone());
             entries.push((key, Item::Value(value.clone())));
@@ -950,13 +961,48 @@ fn join_blocks(kept: &str, rest: &str) -> String {
     format!("{kept}{rest}")
 }
 
-fn prepend_prefix(decor: &mut Decor, kept: &str) {
-    let old = decor
-        .prefix()
-        .and_then(|p| p.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    decor.set_prefix(join_blocks(kept, &old));
+/// Splits off the comment lines at the start of `text` that are followed by
+/// a blank line: in the prefix of a table's header, those trail the table
+/// before it rather than announce this one.
+fn split_trailing_block(text: &str) -> Option<(&str, &str)> {
+    let mut end = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            return (end > 0 && line.ends_with('\n')).then(|| text.split_at(end));
+        }
+        if !trimmed.starts_with('#') {
+            return None;
+        }
+        end += line.len();
+    }
+    None
+}
+
+/// Rewrites the text that follows a connection table: the prefix of
+/// connection `next_index` when there is one, else of the next top-level
+/// table after document position `position`, else the document's trailing text.
+fn edit_following(
+    doc: &mut DocumentMut,
+    next_index: usize,
+    position: Option<isize>,
+    rewrite: impl FnOnce(&str) -> String,
+) -> Result<(), EditError> {
+    fn rewrite_decor(decor: &mut Decor, rewrite: impl FnOnce(&str) -> String) {
+        let old = decor.prefix().and_then(|p| p.as_str()).unwrap_or_default();
+        let new = rewrite(old);
+        decor.set_prefix(new);
+    }
+
+    if let Some(next) = tables_mut(doc)?.get_mut(next_index) {
+        rewrite_decor(next.decor_mut(), rewrite);
+    } else if let Some(next) = next_root_table(doc, position) {
+        rewrite_decor(next.decor_mut(), rewrite);
+    } else {
+        let new = rewrite(doc.trailing().as_str().unwrap_or_default());
+        doc.set_trailing(new);
+    }
+    Ok(())
 }
 
 /// The top-level table that follows document position `after`, if any.
