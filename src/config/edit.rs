@@ -618,7 +618,7 @@ impl ConfigDocument {
                 original.position(),
                 |text| match split_trailing_block(text) {
                     Some((block, rest)) => {
-                        trailing = block.to_owned();
+                        block.clone_into(&mut trailing);
                         rest.to_owned()
                     }
                     None => text.to_owned(),
