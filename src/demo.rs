@@ -119,8 +119,11 @@ pub async fn run() -> anyhow::Result<()> {
         .await
         .context("could not start the simulator on a loopback port")?;
     let config_path = dir.path().join("connections.toml");
-    std::fs::write(&config_path, demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred")))
-        .with_context(|| format!("could not write {}", config_path.display()))?;
+    std::fs::write(
+        &config_path,
+        demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred")),
+    )
+    .with_context(|| format!("could not write {}", config_path.display()))?;
     let config = config::load(&config_path).map_err(|err| anyhow::anyhow!("{err}"))?;
 
     let result = tui::run(
