@@ -18,7 +18,7 @@ use futures::StreamExt;
 use crate::act::{ActClient, ClientOptions, ExpirySource, Verdict, VerdictClass};
 use crate::config::{self, Config, Connection};
 use crate::session::{self, TokenStatus};
-use crate::sim::{SimConfig, SimServer};
+use crate::sim::SimConfig;
 use crate::tui::{self, TuiOptions};
 use crate::{demo, logging, paths};
 
@@ -150,7 +150,11 @@ impl std::fmt::Display for Failed {
 impl std::error::Error for Failed {}
 
 fn failed(exit: Exit, message: impl Into<String>) -> anyhow::Error {
-    Failed { exit, message: message.into() }.into()
+    Failed {
+        exit,
+        message: message.into(),
+    }
+    .into()
 }
 
 /// Runs the program; returns the process exit code.
@@ -159,7 +163,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            let exit = err.downcast_ref::<Failed>().map_or(Exit::Failure, |f| f.exit);
+            let exit = err
+                .downcast_ref::<Failed>()
+                .map_or(Exit::Failure, |f| f.exit);
             tracing::error!("{err:#}");
             eprintln!("actsm: {err:#}");
             exit.into()
@@ -183,9 +189,10 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             runtime_multi()?.block_on(tui::run(
                 config,
                 TuiOptions {
-                    title: config_path
-                        .as_ref()
-                        .map_or_else(|| "no connections file".to_owned(), |p| p.display().to_string()),
+                    title: config_path.as_ref().map_or_else(
+                        || "no connections file".to_owned(),
+                        |p| p.display().to_string(),
+                    ),
                     log_path: paths::log_file(),
                     config_path,
                 },
@@ -196,7 +203,11 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             runtime_multi()?.block_on(demo::run())?;
             Ok(Exit::Ok)
         }
-        Cmd::Sim { addr, lifetime, public } => {
+        Cmd::Sim {
+            addr,
+            lifetime,
+            public,
+        } => {
             if !addr.ip().is_loopback() && !public {
                 return Err(failed(
                     Exit::Config,
@@ -254,17 +265,20 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
 
 fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
     config.connection(name).ok_or_else(|| {
-        let file = config
-            .path
-            .as_ref()
-            .map_or_else(|| "the connections file".to_owned(), |p| p.display().to_string());
+        let file = config.path.as_ref().map_or_else(
+            || "the connections file".to_owned(),
+            |p| p.display().to_string(),
+        );
         let known: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
         let hint = if known.is_empty() {
             format!("{file} has no connections; add a [[connection]] table (see README.md)")
         } else {
             format!("known connections: {}", known.join(", "))
         };
-        failed(Exit::Config, format!("no connection named '{name}' in {file}; {hint}"))
+        failed(
+            Exit::Config,
+            format!("no connection named '{name}' in {file}; {hint}"),
+        )
     })
 }
 
@@ -277,7 +291,10 @@ fn select<'a>(config: &'a Config, names: &[String]) -> anyhow::Result<Vec<&'a Co
 
 fn client(config: &Config) -> anyhow::Result<ActClient> {
     let timeout = config.settings.timeout;
-    ActClient::new(&ClientOptions { timeout, connect_timeout: timeout.min(Duration::from_secs(10)) })
+    ActClient::new(&ClientOptions {
+        timeout,
+        connect_timeout: timeout.min(Duration::from_secs(10)),
+    })
 }
 
 async fn token(config: &Config, connection: &Connection) -> anyhow::Result<Exit> {
@@ -297,7 +314,11 @@ async fn token(config: &Config, connection: &Connection) -> anyhow::Result<Exit>
 }
 
 fn report_failure(name: &str, verdict: &Verdict) {
-    tracing::warn!(connection = name, verdict = verdict.kind.label(), "authorize failed");
+    tracing::warn!(
+        connection = name,
+        verdict = verdict.kind.label(),
+        "authorize failed"
+    );
     eprintln!("actsm: connection '{name}': {}", verdict.summary());
     eprintln!("  what to do: {}", verdict.kind.next_step());
 }
@@ -340,7 +361,11 @@ impl From<&Verdict> for VerdictJson {
     }
 }
 
-async fn status(config: &Config, connections: Vec<&Connection>, json: bool) -> anyhow::Result<Exit> {
+async fn status(
+    config: &Config,
+    connections: Vec<&Connection>,
+    json: bool,
+) -> anyhow::Result<Exit> {
     let client = Arc::new(client(config)?);
 
     // Bounded concurrency: a few dozen slow servers must not open a few dozen sockets at once.
@@ -364,7 +389,9 @@ async fn status(config: &Config, connections: Vec<&Connection>, json: bool) -> a
     } else {
         for row in &rows {
             let expires = row.expires_at.as_deref().unwrap_or("-");
-            let latency = row.latency_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+            let latency = row
+                .latency_ms
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
             writeln!(
                 stdout,
                 "{:<20} {:<6} {:<28} expires {:<25} {}",
@@ -383,7 +410,13 @@ async fn status(config: &Config, connections: Vec<&Connection>, json: bool) -> a
 
     let worst = rows
         .iter()
-        .map(|row| if row.ok { Exit::Ok } else { exit_for_kind(row.verdict.kind) })
+        .map(|row| {
+            if row.ok {
+                Exit::Ok
+            } else {
+                exit_for_kind(row.verdict.kind)
+            }
+        })
         .max()
         .unwrap_or(Exit::Ok);
     Ok(worst)

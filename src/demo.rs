@@ -119,7 +119,15 @@ pub async fn run() -> anyhow::Result<()> {
         .await
         .context("could not start the simulator on a loopback port")?;
     let config_path = dir.path().join("connections.toml");
-    std::fs::write(&config_path, demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred")))
+    // Owner-only: the demo's file holds (demo) passwords in plain text.
+    crate::paths::private_open_options()
+        .write(true)
+        .create_new(true)
+        .open(&config_path)
+        .and_then(|mut file| {
+            use std::io::Write as _;
+            file.write_all(demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred")).as_bytes())
+        })
         .with_context(|| format!("could not write {}", config_path.display()))?;
     let config = config::load(&config_path).map_err(|err| anyhow::anyhow!("{err}"))?;
 

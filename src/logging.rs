@@ -4,7 +4,7 @@
 //! This is distinct from the journal of auth exchanges. Secrets never reach
 //! it because they live in types whose `Debug` prints `***`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -72,25 +72,12 @@ fn build_filter(explicit: Option<&str>, env: Option<&str>) -> anyhow::Result<Env
 /// Opens (creating) the log for appending, owner-only on Unix.
 fn open_log(path: &Path) -> anyhow::Result<File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(parent)
+        crate::paths::create_private_dir(parent)
             .with_context(|| format!("cannot create the log folder {}", parent.display()))?;
     }
 
-    let mut options = OpenOptions::new();
+    let mut options = crate::paths::private_open_options();
     options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
     let file = options
         .open(path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;

@@ -9,7 +9,7 @@
 //! - `ACTSM_STATE_DIR`: the state folder; the cache then lives under it too.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use directories::ProjectDirs;
 
@@ -85,6 +85,31 @@ pub fn cache_dir() -> Option<PathBuf> {
         Some(state) => Some(state.join("cache")),
         None => project().map(|p| p.cache_dir().to_owned()),
     }
+}
+
+/// Creates `dir` and its parents; on Unix the folders created are owner-only (0700).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Open options that create files owner-only (0600) on Unix; elsewhere the
+/// platform's per-user defaults apply. The mode only applies on creation.
+pub fn private_open_options() -> std::fs::OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))] // mutated only on Unix
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
 }
 
 #[cfg(test)]

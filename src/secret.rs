@@ -73,7 +73,13 @@ impl Token {
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(self.expose().as_bytes());
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        digest[..4]
+            .iter()
+            .fold(String::with_capacity(8), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            })
     }
 }
 

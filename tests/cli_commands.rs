@@ -118,7 +118,9 @@ fn is_jwt(text: &str) -> bool {
 
 fn read_all_files(dir: &Path) -> String {
     let mut text = String::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return text };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return text;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -138,7 +140,10 @@ async fn token_prints_only_a_jwt_and_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let text = stdout(&out);
     assert!(text.ends_with('\n'));
-    assert!(is_jwt(text.trim_end()), "stdout is not a bare JWT: {text:?}");
+    assert!(
+        is_jwt(text.trim_end()),
+        "stdout is not a bare JWT: {text:?}"
+    );
     assert_eq!(text.lines().count(), 1);
     assert_eq!(fx.sim.stats().authorize_basic, 1);
 }
@@ -175,7 +180,11 @@ async fn token_unreachable_server_exits_5() {
 
     assert_eq!(out.status.code(), Some(5), "stderr: {}", stderr(&out));
     assert!(stdout(&out).is_empty());
-    assert!(stderr(&out).to_lowercase().contains("refused"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).to_lowercase().contains("refused"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -187,7 +196,11 @@ async fn token_unknown_connection_exits_3_and_lists_known_ones() {
     let err = stderr(&out);
     assert!(err.contains("'nope'"), "{err}");
     assert!(err.contains("acme"), "{err}");
-    assert_eq!(fx.sim.stats().total, 0, "no request for a connection that does not exist");
+    assert_eq!(
+        fx.sim.stats().total,
+        0,
+        "no request for a connection that does not exist"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -202,7 +215,10 @@ async fn token_with_a_broken_config_exits_3_and_keeps_the_file() {
     let err = stderr(&out);
     assert!(err.contains("connections.toml"), "{err}");
     assert!(err.contains("pasword_env"), "{err}");
-    assert_eq!(std::fs::read_to_string(fx.config_path()).expect("read"), broken);
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path()).expect("read"),
+        broken
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -217,7 +233,10 @@ async fn status_json_reports_every_connection_and_the_worst_exit_code() {
     assert_eq!(rows.len(), 4);
 
     let by_name = |name: &str| {
-        rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("row {name}")).clone()
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("row {name}"))
+            .clone()
     };
     let acme = by_name("acme");
     assert_eq!(acme["ok"], true);
@@ -251,15 +270,26 @@ async fn status_of_healthy_names_exits_zero() {
 async fn passwords_and_tokens_never_reach_the_log_file() {
     let fx = Fixture::start().await;
     let token_out = fx.actsm(&["token", "acme"]).await;
-    assert_eq!(token_out.status.code(), Some(0), "stderr: {}", stderr(&token_out));
+    assert_eq!(
+        token_out.status.code(),
+        Some(0),
+        "stderr: {}",
+        stderr(&token_out)
+    );
     let token = stdout(&token_out).trim().to_owned();
     let _ = fx.actsm(&["token", "typo"]).await;
     let _ = fx.actsm(&["status", "--json"]).await;
 
     let logs = read_all_files(&fx.state_dir());
-    assert!(logs.contains("acme"), "the log file was written at trace level: {logs:.300}");
+    assert!(
+        logs.contains("acme"),
+        "the log file was written at trace level: {logs:.300}"
+    );
     assert!(!logs.contains(&token), "a token reached the log");
-    assert!(!logs.contains("Sup3r-Secret-Wrong-Password"), "a password reached the log");
+    assert!(
+        !logs.contains("Sup3r-Secret-Wrong-Password"),
+        "a password reached the log"
+    );
     // The test password "demo" is too short to search for without false hits; its Basic
     // encoding is not.
     let basic = base64_basic("Jane Doe", "demo");

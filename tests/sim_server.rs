@@ -790,8 +790,8 @@ async fn demo_config_behaves_as_the_demo_expects() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(num_header(&resp, "x-ratelimit-limit"), 5);
-    assert_eq!(num_header(&resp, "x-ratelimit-remaining"), 4);
+    assert_eq!(num_header(&resp, "x-ratelimit-limit"), 3);
+    assert_eq!(num_header(&resp, "x-ratelimit-remaining"), 2);
 }
 
 #[tokio::test]

@@ -56,8 +56,19 @@ pub(crate) async fn resolve_secret(
         .map_err(|e| Verdict::new(VerdictKind::Secret, Some(e.to_string())))
 }
 
-/// The journal's view of an exchange, with the rule that caused it.
+/// The journal's view of an exchange, with the rule that caused it; also
+/// written to the diagnostic log (the verdict's detail is sanitized by `act`).
 pub(crate) fn journal_entry(connection: &str, exchange: &Exchange, rule: &str) -> JournalEntry {
+    tracing::info!(
+        connection,
+        call = ?exchange.call,
+        status = ?exchange.status,
+        latency_ms = u64::try_from(exchange.latency.as_millis()).unwrap_or(u64::MAX),
+        verdict = exchange.verdict.kind.label(),
+        detail = exchange.verdict.detail.as_deref().unwrap_or(""),
+        rule,
+        "exchange"
+    );
     JournalEntry {
         at: exchange.at,
         connection: connection.to_owned(),

@@ -244,8 +244,8 @@ const DEMO_USERS: [DemoRow; 6] = [
         "Frank",
         "demo",
         Scenario::Healthy,
-        Some(180),
-        Some(5),
+        Some(60),
+        Some(3),
     ),
 ];
 
@@ -259,7 +259,7 @@ impl SimConfig {
     /// | `Carol_Wrong`   | `Carol`           | `right-password` | healthy (demo sends a wrong one) |
     /// | `Dave_4031`     | `Dave`            | `demo`           | 403 with 4031                 |
     /// | `Erin_4032`     | `Erin`            | `demo`           | 403 with 4032                 |
-    /// | `Frank_Limited` | `Frank`           | `demo`           | 5 calls/min, 3-minute tokens  |
+    /// | `Frank_Limited` | `Frank`           | `demo`           | 3 calls/min, 1-minute tokens  |
     pub fn demo() -> Self {
         let users = DEMO_USERS
             .iter()
@@ -351,8 +351,8 @@ mod tests {
         let frank = demo
             .find_user("frank_limited", "FRANK")
             .expect("Frank is in the demo");
-        assert_eq!(demo.rate_limit_for(frank), Some(5));
-        assert_eq!(demo.lifetime_for(frank), Duration::from_secs(180));
+        assert_eq!(demo.rate_limit_for(frank), Some(3));
+        assert_eq!(demo.lifetime_for(frank), Duration::from_secs(60));
         let jane = demo
             .find_user("Acme_Healthy", "Jane Doe")
             .expect("Jane is in the demo");
