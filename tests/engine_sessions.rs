@@ -93,6 +93,7 @@ impl Events {
                 self.journal.push(j);
                 None
             }
+            Event::SecretNeeded(_) => None,
         }
     }
 
