@@ -342,6 +342,40 @@ async fn token_without_exp_gets_assumed_expiry() {
 }
 
 #[tokio::test]
+async fn a_token_expired_on_arrival_is_an_error_not_a_success() {
+    let token = jwt(r#"{"sub":"jane","exp":1000}"#);
+    let router = Router::new().route("/act.web.api/authorize", get(move || async move { token }));
+    let (exchange, result) = authorize(&serve(router).await).await;
+
+    let verdict = result.expect_err("a dead token is no success");
+    assert_eq!(verdict.kind, VerdictKind::ExpiredOnArrival);
+    assert_eq!(exchange.verdict, verdict);
+    assert_eq!(exchange.status, Some(200));
+    assert!(
+        verdict
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("1970")),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_clock_behind_ours_does_not_reject_its_own_good_token() {
+    // The server's clock is two hours behind; its token is good for 65 minutes of its time.
+    let server_now = chrono::Utc::now() - chrono::Duration::hours(2);
+    let exp = server_now.timestamp() + 3900;
+    let token = jwt(&format!(r#"{{"sub":"jane","exp":{exp}}}"#));
+    let date = server_now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let router = Router::new().route(
+        "/act.web.api/authorize",
+        get(move || async move { ([("date", date)], token) }),
+    );
+    let (_, result) = authorize(&serve(router).await).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
 async fn act_codes_and_non_standard_reason_phrases_reach_the_verdict() {
     let router = Router::new().route(
         "/act.web.api/authorize",

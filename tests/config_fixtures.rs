@@ -99,17 +99,12 @@ fn no_secret_source_is_refused() {
 #[test]
 fn bad_duration_shows_the_accepted_form() {
     let (path, lines) = error_lines("bad_duration");
-    let prefix = format!(
+    let expected = format!(
         "{}:2:18: settings: field 'refresh_before': refresh_before = \"5 minuts\" is not a \
-         duration (",
+         duration; write a number and a unit, like \"5m\", \"90s\" or \"1h 30m\"",
         path.display()
     );
-    assert!(lines[0].starts_with(&prefix), "{}", lines[0]);
-    assert!(
-        lines[0].ends_with("); write it like \"5m\", \"90s\" or \"1h 30m\""),
-        "{}",
-        lines[0]
-    );
+    assert_eq!(lines[0], expected);
     assert_eq!(lines.len(), 2);
 }
 
@@ -460,5 +455,48 @@ fn wrong_types_inside_a_connection_name_the_field() {
              expected a boolean"
         ),
         "{err}"
+    );
+}
+
+#[test]
+fn credentials_in_a_url_are_never_quoted_back() {
+    let text = "[[connection]]\nname = \"acme\"\n\
+                url = \"http://jane:hunter2@127.0.0.1/act.web.api\"\n\
+                database = \"A\"\nuser = \"u\"\npassword_env = \"X\"\n";
+    let err = actsm::config::parse(text, std::path::Path::new("c.toml")).expect_err("invalid");
+    let message = err.to_string();
+    assert!(
+        message.contains("c.toml:3:7: connection 'acme': field 'url'"),
+        "{message}"
+    );
+    assert!(
+        message.contains("http://***@127.0.0.1/act.web.api"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(!message.contains("jane"), "{message}");
+}
+
+#[test]
+fn control_characters_are_escaped_and_long_values_cut_in_messages() {
+    // TOML escapes: the parsed name holds a real ESC and BEL.
+    let name = format!("\"evil\\u001b]0;PWNED\\u0007{}\"", "x".repeat(5000));
+    let text = format!(
+        "[[connection]]\nname = {name}\nurl = \"http://127.0.0.1/act.web.api\"\n\
+         database = \"A\\nB\"\nuser = \"u\"\npassword_env = \"X\"\n"
+    );
+    let err = actsm::config::parse(&text, std::path::Path::new("c.toml")).expect_err("invalid");
+    let message = err.to_string();
+    assert!(!message.contains('\u{1b}'), "raw escape in {message:?}");
+    assert!(!message.contains('\u{7}'), "raw bell in {message:?}");
+    assert!(message.contains("\\u{1b}]0;PWNED"), "{message}");
+    assert!(
+        message.len() < 2000,
+        "a 5000-character name is cut: {} bytes",
+        message.len()
+    );
+    assert!(
+        message.contains("field 'database': must be a single line without control characters"),
+        "{message}"
     );
 }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::endpoint::{authorize_url, normalize_base, system_url};
 use super::verdict::{decode_response, decode_transport, describe_body, sanitize};
-use super::{Claims, Expiry, Meter, Verdict, VerdictKind, jwt, meter};
+use super::{Claims, Expiry, ExpirySource, Meter, Verdict, VerdictKind, jwt, meter};
 use crate::secret::{Secret, Token};
 
 /// Largest response body read (64 KiB). A token is a few hundred bytes; anything past this
@@ -576,6 +576,21 @@ fn token_outcome(
             let text = Zeroizing::new(text);
             if let Ok(claims) = jwt::decode(&text) {
                 let expiry = Expiry::from_claims(&claims, exchange.at, assumed_lifetime);
+
+                // Judge by the server's clock when it sent one: a skewed client
+                // clock must not reject a good token, nor accept a dead one.
+                let server_now = exchange.server_date.unwrap_or(exchange.at);
+                if expiry.source == ExpirySource::Claim && expiry.expires_at <= server_now {
+                    exchange.verdict = Verdict::new(
+                        VerdictKind::ExpiredOnArrival,
+                        format!(
+                            "exp {} is not after the server's time {}",
+                            expiry.expires_at.to_rfc3339(),
+                            server_now.to_rfc3339()
+                        ),
+                    );
+                    return Err(exchange.verdict.clone());
+                }
                 exchange.verdict = Verdict::ok();
                 return Ok(Issued {
                     token: Token::new(text.to_string()),

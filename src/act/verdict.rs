@@ -54,6 +54,8 @@ pub enum VerdictKind {
     Transport,
     /// The password could not be obtained from its source.
     Secret,
+    /// A 200 with a token whose `exp` had already passed when it arrived.
+    ExpiredOnArrival,
 }
 
 /// Broad classes of verdicts, for exit codes, colours and retry policy.
@@ -86,7 +88,7 @@ pub struct Verdict {
 
 impl VerdictKind {
     /// Every kind, in table order.
-    pub const ALL: [VerdictKind; 22] = [
+    pub const ALL: [VerdictKind; 23] = [
         VerdictKind::Ok,
         VerdictKind::Unauthorized,
         VerdictKind::TokenRejected,
@@ -109,6 +111,7 @@ impl VerdictKind {
         VerdictKind::Proxy,
         VerdictKind::Transport,
         VerdictKind::Secret,
+        VerdictKind::ExpiredOnArrival,
     ];
 
     /// This kind's row of [`TABLE`].
@@ -192,7 +195,7 @@ pub struct Row {
 }
 
 /// The verdict table: the only place where meanings live (ACT-API.md, "Errors").
-pub static TABLE: [Row; 22] = [
+pub static TABLE: [Row; 23] = [
     Row {
         kind: VerdictKind::Ok,
         label: "ok",
@@ -391,6 +394,16 @@ pub static TABLE: [Row; 22] = [
             (variable unset, command failed, keyring locked or entry missing).",
         next_step: "Check the connection's secret source; the detail names what failed.",
         class: VerdictClass::Local,
+    },
+    Row {
+        kind: VerdictKind::ExpiredOnArrival,
+        label: "token already expired",
+        meaning: "The server answered 200 with a token whose exp had already passed when it \
+            arrived, by the server's own clock: the token cannot be used. The server's clock \
+            or its token lifetime setting is wrong.",
+        next_step: "Check the server's clock and the token lifetime in the Act! Web API \
+            configuration; actsm retries with backoff rather than in a loop.",
+        class: VerdictClass::ServerFault,
     },
 ];
 
@@ -1084,6 +1097,7 @@ mod tests {
             K::Proxy => 19,
             K::Transport => 20,
             K::Secret => 21,
+            K::ExpiredOnArrival => 22,
         }
     }
 

@@ -467,10 +467,12 @@ impl Checker<'_> {
         match humantime::parse_duration(raw.get_ref().trim()) {
             Ok(d) => Some(Some(d)),
             Err(e) => {
+                // humantime's own words ("expected number at 0") help nobody here.
+                tracing::debug!(field, error = %e, "duration did not parse");
                 let message = format!(
-                    "{field} = \"{}\" is not a duration ({e}); write it like \"5m\", \"90s\" \
-                     or \"1h 30m\"",
-                    raw.get_ref()
+                    "{field} = \"{}\" is not a duration; write a number and a unit, like \
+                     \"5m\", \"90s\" or \"1h 30m\"",
+                    shown(raw.get_ref())
                 );
                 self.problem(raw.span(), Some("settings"), Some(field), message);
                 None
@@ -490,8 +492,8 @@ impl Checker<'_> {
             }
             other => {
                 let message = format!(
-                    "'connection' must be a list of [[connection]] tables, found a {}",
-                    other.type_str()
+                    "'connection' must be a list of [[connection]] tables, found {}",
+                    with_article(other.type_str())
                 );
                 self.problem(value.span(), None, Some("connection"), message);
                 return Vec::new();
@@ -518,8 +520,8 @@ impl Checker<'_> {
         let header = item.span();
         let Some(table) = item.get_ref().as_table() else {
             let message = format!(
-                "each connection must be a table, found a {}",
-                item.get_ref().type_str()
+                "each connection must be a table, found {}",
+                with_article(item.get_ref().type_str())
             );
             self.problem(header, None, Some("connection"), message);
             return None;
@@ -527,7 +529,7 @@ impl Checker<'_> {
 
         // Name the connection in messages by its name when it has a usable one.
         let scope = match table.get("name").and_then(|v| v.get_ref().as_str()) {
-            Some(name) if !name.trim().is_empty() => format!("connection '{name}'"),
+            Some(name) if !name.trim().is_empty() => format!("connection '{}'", shown(name)),
             _ => format!("connection #{}", index + 1),
         };
 
@@ -568,6 +570,19 @@ impl Checker<'_> {
                         String::from("is empty"),
                     );
                 }
+                // The database travels in an HTTP header; neither it nor a user
+                // name can hold a line break or other control character.
+                Some(v)
+                    if (*field == "database" || *field == "user")
+                        && v.get_ref().chars().any(char::is_control) =>
+                {
+                    self.problem(
+                        v.span(),
+                        Some(&scope),
+                        Some(field),
+                        String::from("must be a single line without control characters"),
+                    );
+                }
                 Some(_) => {}
             }
         }
@@ -582,7 +597,8 @@ impl Checker<'_> {
                 if let Some(first) = seen.get(text) {
                     let (line, _) = line_col(self.text, *first);
                     let message = format!(
-                        "'{text}' is already used by the connection on line {line}; names must be unique"
+                        "'{}' is already used by the connection on line {line}; names must be unique",
+                        shown(text)
                     );
                     self.problem(name.span(), Some(&scope), Some("name"), message);
                 } else {
@@ -598,7 +614,7 @@ impl Checker<'_> {
             match check_url(url.get_ref()) {
                 Ok(parts) => Some((url.get_ref().trim_end_matches('/').to_owned(), parts)),
                 Err(why) => {
-                    let message = format!("\"{}\" {why}", url.get_ref());
+                    let message = format!("\"{}\" {why}", shown(&redact_userinfo(url.get_ref())));
                     self.problem(url.span(), Some(&scope), Some("url"), message);
                     None
                 }
@@ -946,6 +962,46 @@ pub(crate) fn check_url(url: &str) -> Result<UrlParts, String> {
         scheme,
         host: host.to_ascii_lowercase(),
     })
+}
+
+/// A user's value as an error message quotes it: control characters escaped
+/// (so a stray escape sequence cannot rewrite the terminal) and long values cut.
+pub(crate) fn shown(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    let mut out = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// "an integer", "a string": a TOML type name with its article.
+fn with_article(type_name: &str) -> String {
+    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {type_name}")
+}
+
+/// A URL with any `user:password@` replaced by `***@`, for messages and logs.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) if scheme.is_empty() => format!("***@{}", &rest[at + 1..]),
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 /// True for hosts that never leave the machine.

@@ -169,21 +169,59 @@ impl Drop for SimServer {
     }
 }
 
-/// Runs the simulator for `actsm sim` / `actsm demo` until Ctrl-C.
+/// The simulator's logins as a table for people: database, user, password, behaviour.
+pub fn banner(config: &SimConfig) -> String {
+    use std::fmt::Write as _;
+
+    let mut out = format!(
+        "{:<16} {:<18} {:<16} {}\n",
+        "database", "user", "password", "behaviour"
+    );
+    for user in &config.users {
+        let lifetime = humantime::format_duration(config.lifetime_for(user));
+        let limit = config
+            .rate_limit_for(user)
+            .map_or_else(String::new, |n| format!(", {n} calls/min"));
+        let _ = writeln!(
+            out,
+            "{:<16} {:<18} {:<16} {}, {lifetime} tokens{limit}",
+            user.database, user.user, user.password, user.scenario
+        );
+    }
+    out
+}
+
+/// Runs the simulator for `actsm sim` until Ctrl-C.
 ///
-/// Logs the base URLs and the logins (never their passwords) at start and one
-/// line per request.
+/// Prints the base URLs and the logins table on stdout; logs the logins
+/// (without passwords) and one line per request to the diagnostic log.
 pub async fn run_cli(addr: SocketAddr, config: SimConfig) -> anyhow::Result<()> {
     use anyhow::Context as _;
+
+    use std::io::Write as _;
 
     let logins: Vec<String> = config
         .users
         .iter()
         .map(|u| format!("{}/{} ({})", u.database, u.user, u.scenario))
         .collect();
+    let banner = banner(&config);
     let server = SimServer::start(addr, config)
         .await
         .with_context(|| format!("cannot listen on {addr} for the simulator"))?;
+
+    // The simulator's own passwords are demo data, not secrets: a user needs
+    // them to point a connection here.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "actsm simulator listening (Ctrl-C stops it)\n  on-premises base: {}\n  \
+         Cloud base:       {}  (any CUSTOMER-api segment works)\n\n{banner}",
+        server.base_url(),
+        server.cloud_base_url("CUSTOMER"),
+    )
+    .context("cannot write to stdout")?;
+    drop(stdout);
     tracing::info!(
         target: "actsm::sim",
         base = %server.base_url(),

@@ -1,6 +1,6 @@
 //! Entering and restoring the terminal: raw mode, alternate screen, panic hook.
 
-use std::io::{self, Stdout};
+use std::io::{self, IsTerminal as _, Stdout};
 use std::sync::{Mutex, Once};
 use std::thread::ThreadId;
 
@@ -45,6 +45,13 @@ impl TerminalGuard {
     /// message prints; call this from the thread that drives the UI (the
     /// runtime's `block_on`, not a spawned task that may move between threads).
     pub fn enter() -> anyhow::Result<Self> {
+        // Check before touching anything, so a redirected run leaves no escape codes behind.
+        if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+            anyhow::bail!(
+                "the TUI needs an interactive terminal, and stdin or stdout is not one; \
+                 for scripts use `actsm token NAME` or `actsm status`"
+            );
+        }
         install_panic_hook();
         set_ui_thread(Some(std::thread::current().id()));
         let guard = enable_raw_mode()
