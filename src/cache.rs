@@ -172,7 +172,7 @@ struct Entry {
 enum Reject {
     Read(std::io::Error),
     TooLarge,
-    /// serde_json's category and position only: its message may quote content.
+    /// `serde_json`'s category and position only: its message may quote content.
     Json(serde_json::error::Category, usize, usize),
     Format,
     Target,
