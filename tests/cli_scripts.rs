@@ -302,13 +302,11 @@ async fn token_failures_keep_their_exit_codes_and_cache_nothing() {
         assert!(stdout(&out).is_empty(), "{name}: stdout stays empty");
         assert!(stderr(&out).contains(name), "{name}: {}", stderr(&out));
     }
-    let entries = std::fs::read_dir(fx.cache_dir())
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                .count()
-        })
-        .unwrap_or(0);
+    let entries = std::fs::read_dir(fx.cache_dir()).map_or(0, |d| {
+        d.flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .count()
+    });
     assert_eq!(entries, 0, "a failure leaves no cache entry");
 }
 
@@ -330,17 +328,18 @@ async fn the_cache_is_owner_only() {
         .mode();
     assert_eq!(file_mode & 0o777, 0o600);
     // Only the entry and its lock: no temporary file left behind.
-    let mut names: Vec<String> = std::fs::read_dir(fx.cache_dir())
+    let mut names: Vec<PathBuf> = std::fs::read_dir(fx.cache_dir())
         .expect("read")
         .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|e| e.path())
         .collect();
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(
         names
             .iter()
-            .all(|n| n.ends_with(".json") || n.ends_with(".lock"))
+            .all(|n| n.extension().is_some_and(|x| x == "json" || x == "lock")),
+        "{names:?}"
     );
 }
 
