@@ -8,7 +8,7 @@ use actsm::config::{self, ConfigError, SecretSource};
 
 const HINT: &str = "to fix the lines above (actsm never changes it); each [[connection]] needs \
                     name, url, database, user and exactly one of password_env, \
-                    password_command, password";
+                    password_command, password_prompt, keyring, password";
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -60,7 +60,7 @@ fn unknown_field_is_named_with_a_suggestion_and_the_valid_list() {
         &[
             "6:1: connection 'acme': field 'pasword_env': unknown field; did you mean \
            'password_env'; valid fields: name, url, database, user, password_env, \
-           password_command, password, autostart",
+           password_command, password_prompt, keyring, password, autostart, group, color, note",
         ],
     );
 }
@@ -80,7 +80,7 @@ fn two_secret_sources_are_refused() {
         "two_secrets",
         &[
             "7:12: connection 'acme': set exactly one of password_env, password_command, \
-           password; found password_env and password",
+           password_prompt, keyring, password; found password_env and password",
         ],
     );
 }
@@ -91,7 +91,7 @@ fn no_secret_source_is_refused() {
         "no_secret",
         &[
             "1:1: connection 'acme': set exactly one of password_env, password_command, \
-           password; found none",
+           password_prompt, keyring, password; found none",
         ],
     );
 }
@@ -188,7 +188,9 @@ fn all_problems_are_collected_in_file_order() {
             .contains("connection 'first': field 'url': \"acme.example\" is not an http(s) URL")
     );
     // The second connection has no name, so it is named by position.
-    assert!(lines[4].contains("connection #2: field 'colour': unknown field; valid fields:"));
+    assert!(lines[4].contains(
+        "connection #2: field 'colour': unknown field; did you mean 'color'; valid fields:"
+    ));
 }
 
 #[test]

@@ -46,6 +46,9 @@ fn connection(name: &str, url: &str, database: &str, password: &str) -> Connecti
         user: USER.to_owned(),
         secret: SecretSource::Plain(Secret::from(password)),
         autostart: true,
+        group: None,
+        color: None,
+        note: None,
     }
 }
 
@@ -90,6 +93,7 @@ impl Events {
                 self.journal.push(j);
                 None
             }
+            Event::SecretNeeded(_) => None,
         }
     }
 

@@ -31,11 +31,46 @@ const CONNECTION_FIELDS: &[&str] = &[
     "user",
     "password_env",
     "password_command",
+    "password_prompt",
+    "keyring",
     "password",
     "autostart",
+    "group",
+    "color",
+    "note",
 ];
 /// The keys of which a connection needs exactly one.
-const SECRET_FIELDS: &[&str] = &["password_env", "password_command", "password"];
+pub(crate) const SECRET_FIELDS: &[&str] = &[
+    "password_env",
+    "password_command",
+    "password_prompt",
+    "keyring",
+    "password",
+];
+/// The secret keys as a sentence, for messages.
+const SECRET_LIST: &str = "password_env, password_command, password_prompt, keyring, password";
+
+/// The colour names a connection's `color` may use, besides `#rrggbb`.
+pub const NAMED_COLORS: &[&str] = &[
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "white",
+    "gray",
+    "grey",
+    "darkgray",
+    "darkgrey",
+    "lightred",
+    "lightgreen",
+    "lightyellow",
+    "lightblue",
+    "lightmagenta",
+    "lightcyan",
+];
 
 /// One thing wrong in the connections file, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,10 +253,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 }
             }
             "connection" => connections = check.connections(value),
-            other => {
-                let message = unknown_message(other, TOP_FIELDS, "top-level key");
-                check.problem(key.span(), None, Some(other), message);
-            }
+            other => check.unknown_top_level(key, value, other),
         }
     }
 
@@ -235,8 +267,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     } else {
         Err(check.into_error(&format!(
             "edit {} to fix the lines above (actsm never changes it); each [[connection]] needs \
-             name, url, database, user and exactly one of password_env, password_command, \
-             password",
+             name, url, database, user and exactly one of {SECRET_LIST}",
             path.display()
         )))
     }
@@ -261,8 +292,13 @@ struct RawConnection {
     user: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     password_command: Option<Spanned<String>>,
+    password_prompt: Option<Spanned<bool>>,
+    keyring: Option<Spanned<bool>>,
     password: Option<Spanned<String>>,
     autostart: Option<Spanned<bool>>,
+    group: Option<Spanned<String>>,
+    color: Option<Spanned<String>>,
+    note: Option<Spanned<String>>,
 }
 
 /// Collects problems and warnings while walking the document.
@@ -297,6 +333,37 @@ impl Checker<'_> {
             path: self.path.to_owned(),
             problems: self.problems,
             hint: hint.to_owned(),
+        }
+    }
+
+    /// Judges a top-level key that is neither `settings` nor `connection`.
+    ///
+    /// A table the app does not know (another tool's section, a future
+    /// version's) is kept with a warning, and an edit from the app keeps it
+    /// too. A key that looks like a misspelt known one, or a bare value at the
+    /// top, is an error: it is most likely a mistake whose intent would be
+    /// silently lost.
+    fn unknown_top_level(
+        &mut self,
+        key: &Spanned<toml::de::DeString<'_>>,
+        value: &Spanned<DeValue<'_>>,
+        name: &str,
+    ) {
+        let is_table = match value.get_ref() {
+            DeValue::Table(_) => true,
+            DeValue::Array(items) => items.iter().all(|i| i.get_ref().as_table().is_some()),
+            _ => false,
+        };
+        if is_table && suggestion(name, TOP_FIELDS).is_none() {
+            let (line, _) = line_col(self.text, key.span().start);
+            self.warnings.push(format!(
+                "{}:{line}: unknown table '{name}' is ignored (valid top-level keys: {})",
+                self.path.display(),
+                TOP_FIELDS.join(", ")
+            ));
+        } else {
+            let message = unknown_message(name, TOP_FIELDS, "top-level key");
+            self.problem(key.span(), None, Some(name), message);
         }
     }
 
@@ -539,6 +606,22 @@ impl Checker<'_> {
         });
 
         let secret = self.secret(&raw, header, &scope);
+        let group = self.label(raw.group.as_ref(), "group", &scope);
+        let note = raw
+            .note
+            .as_ref()
+            .map(|n| n.get_ref().clone())
+            .filter(|n| !n.trim().is_empty());
+        let color = raw
+            .color
+            .as_ref()
+            .and_then(|c| match check_color(c.get_ref()) {
+                Ok(()) => Some(c.get_ref().trim().to_owned()),
+                Err(why) => {
+                    self.problem(c.span(), Some(&scope), Some("color"), why);
+                    None
+                }
+            });
 
         if self.problems.len() > problems_before {
             return None;
@@ -546,6 +629,12 @@ impl Checker<'_> {
         let (url, parts) = url?;
         let secret = secret?;
         let name = raw.name?.into_inner();
+        let secret = match secret {
+            Secret0::Ready(source) => source,
+            Secret0::Keyring => SecretSource::Keyring {
+                account: name.clone(),
+            },
+        };
 
         // Warnings: things that work but that the user should know.
         if matches!(secret, SecretSource::Plain(_)) {
@@ -577,75 +666,147 @@ impl Checker<'_> {
             user: raw.user?.into_inner(),
             secret,
             autostart: raw.autostart.is_some_and(|a| *a.get_ref()),
+            group,
+            color,
+            note,
         })
     }
 
+    /// A short optional label (`group`): absent is fine, blank or multi-line is not.
+    fn label(&mut self, raw: Option<&Spanned<String>>, field: &str, scope: &str) -> Option<String> {
+        let raw = raw?;
+        let text = raw.get_ref();
+        let message = if text.trim().is_empty() {
+            "is empty; remove the line to leave it unset"
+        } else if text.chars().any(char::is_control) {
+            "must be a single line without control characters"
+        } else {
+            return Some(text.trim().to_owned());
+        };
+        self.problem(raw.span(), Some(scope), Some(field), String::from(message));
+        None
+    }
+
     /// Checks that exactly one secret source is set and that it is usable.
+    ///
+    /// `password_prompt = false` and `keyring = false` count as not set.
     fn secret(
         &mut self,
         raw: &RawConnection,
         header: Range<usize>,
         scope: &str,
-    ) -> Option<SecretSource> {
-        let present: Vec<(&str, &Spanned<String>)> = SECRET_FIELDS
-            .iter()
-            .zip([&raw.password_env, &raw.password_command, &raw.password])
-            .filter_map(|(field, value)| value.as_ref().map(|v| (*field, v)))
-            .collect();
+    ) -> Option<Secret0> {
+        // (field, span of its value, its text when it is a text field)
+        let mut present: Vec<(&str, Range<usize>, Option<&String>)> = Vec::new();
+        for (field, value) in [
+            ("password_env", &raw.password_env),
+            ("password_command", &raw.password_command),
+        ] {
+            if let Some(v) = value {
+                present.push((field, v.span(), Some(v.get_ref())));
+            }
+        }
+        for (field, value) in [
+            ("password_prompt", &raw.password_prompt),
+            ("keyring", &raw.keyring),
+        ] {
+            if let Some(v) = value.as_ref().filter(|v| *v.get_ref()) {
+                present.push((field, v.span(), None));
+            }
+        }
+        if let Some(v) = &raw.password {
+            present.push(("password", v.span(), Some(v.get_ref())));
+        }
+        // Report a second source at the later of the two in the file.
+        present.sort_by_key(|(_, span, _)| span.start);
 
-        let (field, value) = match present.as_slice() {
+        let (field, span, text) = match present.as_slice() {
             [] => {
-                let message = String::from(
-                    "set exactly one of password_env, password_command, password; found none",
-                );
+                let message = format!("set exactly one of {SECRET_LIST}; found none");
                 self.problem(header, Some(scope), None, message);
                 return None;
             }
-            [one] => *one,
+            [one] => one.clone(),
             [.., last] => {
-                let names: Vec<&str> = present.iter().map(|(f, _)| *f).collect();
+                let names: Vec<&str> = present.iter().map(|(f, _, _)| *f).collect();
                 let found = match names.split_last() {
                     Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
                     None => String::new(),
                 };
-                let message = format!(
-                    "set exactly one of password_env, password_command, password; found {found}"
-                );
-                self.problem(last.1.span(), Some(scope), None, message);
+                let message = format!("set exactly one of {SECRET_LIST}; found {found}");
+                self.problem(last.1.clone(), Some(scope), None, message);
                 return None;
             }
         };
 
-        let text = value.get_ref();
+        let Some(text) = text else {
+            return Some(if field == "keyring" {
+                Secret0::Keyring
+            } else {
+                Secret0::Ready(SecretSource::Prompt)
+            });
+        };
         if text.trim().is_empty() {
-            self.problem(
-                value.span(),
-                Some(scope),
-                Some(field),
-                String::from("is empty"),
-            );
+            self.problem(span, Some(scope), Some(field), String::from("is empty"));
             return None;
         }
         match field {
-            "password_env" => {
-                if text.contains('=') || text.contains('\0') || text.contains(char::is_whitespace) {
-                    let message =
-                        format!("\"{text}\" is not an environment variable name (like ACME_PW)");
-                    self.problem(value.span(), Some(scope), Some(field), message);
-                    return None;
-                }
-                Some(SecretSource::Env(text.clone()))
-            }
-            "password_command" => match words::split(text) {
-                Ok(_) => Some(SecretSource::Command(text.clone())),
-                Err(why) => {
-                    let message = format!("cannot be split into words: {why}");
-                    self.problem(value.span(), Some(scope), Some(field), message);
+            "password_env" => match check_env_name(text) {
+                Ok(()) => Some(Secret0::Ready(SecretSource::Env(text.clone()))),
+                Err(message) => {
+                    self.problem(span, Some(scope), Some(field), message);
                     None
                 }
             },
-            _ => Some(SecretSource::Plain(Secret::new(text.clone()))),
+            "password_command" => match words::split(text) {
+                Ok(_) => Some(Secret0::Ready(SecretSource::Command(text.clone()))),
+                Err(why) => {
+                    let message = format!("cannot be split into words: {why}");
+                    self.problem(span, Some(scope), Some(field), message);
+                    None
+                }
+            },
+            _ => Some(Secret0::Ready(SecretSource::Plain(Secret::new(
+                text.clone(),
+            )))),
         }
+    }
+}
+
+/// A checked secret source; the keyring one still needs the connection's name.
+enum Secret0 {
+    /// Complete.
+    Ready(SecretSource),
+    /// `keyring = true`, account to be filled in with the name.
+    Keyring,
+}
+
+/// Checks a `password_env` value is a plausible variable name.
+pub(crate) fn check_env_name(text: &str) -> Result<(), String> {
+    if text.contains('=') || text.contains('\0') || text.contains(char::is_whitespace) {
+        Err(format!(
+            "\"{text}\" is not an environment variable name (like ACME_PW)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a connection colour: one of [`NAMED_COLORS`] (any case) or `#rrggbb`.
+///
+/// The error message quotes the value and lists what is accepted.
+pub fn check_color(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    let hex = t
+        .strip_prefix('#')
+        .is_some_and(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    if hex || NAMED_COLORS.contains(&t.to_ascii_lowercase().as_str()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{text}\" is not a colour; use a name ({}) or \"#rrggbb\"",
+            NAMED_COLORS.join(", ")
+        ))
     }
 }
 
@@ -670,17 +831,21 @@ fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
     use std::fmt::Write as _;
 
     let mut message = format!("unknown {what}");
-    if let Some(best) = allowed
+    if let Some(best) = suggestion(name, allowed) {
+        let _ = write!(message, "; did you mean '{best}'");
+    }
+    let _ = write!(message, "; valid {what}s: {}", allowed.join(", "));
+    message
+}
+
+/// The allowed name closest to `name`, when it is close enough to be a likely typo.
+fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    allowed
         .iter()
         .map(|a| (edit_distance(name, a), *a))
         .filter(|(d, a)| *d <= 2.max(a.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, a)| a)
-    {
-        let _ = write!(message, "; did you mean '{best}'");
-    }
-    let _ = write!(message, "; valid {what}s: {}", allowed.join(", "));
-    message
 }
 
 /// Levenshtein distance, for "did you mean" suggestions on short keys.
@@ -713,17 +878,17 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// The parts of an API URL that the warnings need.
 #[derive(Debug, PartialEq, Eq)]
-struct UrlParts {
+pub(crate) struct UrlParts {
     /// `http` or `https`, lower-cased.
-    scheme: String,
+    pub(crate) scheme: String,
     /// The host without port or brackets, lower-cased.
-    host: String,
+    pub(crate) host: String,
 }
 
 /// A small local check of an API base URL: http(s), a host, an optional
 /// numeric port, no credentials, query or fragment. The `act` module has the
 /// full endpoint logic; this only catches what is certainly wrong.
-fn check_url(url: &str) -> Result<UrlParts, String> {
+pub(crate) fn check_url(url: &str) -> Result<UrlParts, String> {
     if url.chars().any(char::is_whitespace) {
         return Err(String::from("contains whitespace"));
     }
@@ -843,12 +1008,35 @@ mod tests {
     }
 
     #[test]
+    fn secret_list_names_every_secret_field() {
+        assert_eq!(SECRET_LIST, SECRET_FIELDS.join(", "));
+        assert!(SECRET_FIELDS.iter().all(|f| CONNECTION_FIELDS.contains(f)));
+    }
+
+    #[test]
+    fn colors() {
+        for ok in ["red", "Gray", " cyan ", "#00ff7F", "lightblue"] {
+            assert!(check_color(ok).is_ok(), "{ok}");
+        }
+        for bad in ["pink", "#00ff7", "#00ff7g", "00ff77", ""] {
+            let err = check_color(bad).expect_err(bad);
+            assert!(
+                err.starts_with(&format!("\"{bad}\" is not a colour")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
     fn suggestions() {
         assert!(
             unknown_message("pasword_env", CONNECTION_FIELDS, "field")
                 .contains("did you mean 'password_env'")
         );
-        assert!(!unknown_message("colour", CONNECTION_FIELDS, "field").contains("did you mean"));
+        assert!(
+            unknown_message("colour", CONNECTION_FIELDS, "field").contains("did you mean 'color'")
+        );
+        assert!(!unknown_message("region", CONNECTION_FIELDS, "field").contains("did you mean"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -1,18 +1,29 @@
-//! The connections file: types, loading with precise errors, secret sources.
+//! The connections file: types, loading with precise errors, secret sources,
+//! comment-preserving edits, atomic saves and watching for outside changes.
 //!
-//! This module only reads the user's file; nothing here writes it.
+//! Loading ([`load`], [`parse`]) only reads the user's file. The one writer is
+//! [`ConfigDocument::save`], called when the user edits connections in the app.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::secret::Secret;
 
+mod edit;
+mod keyring;
 mod load;
 mod source;
+mod watch;
 mod words;
 
-pub use load::{ConfigError, Problem, load, parse};
-pub use source::SecretError;
+pub use edit::{
+    ConfigDocument, ConnectionDraft, DraftField, DraftSecret, EditError, FieldError, SaveError,
+    SaveOptions, validate_draft,
+};
+pub use keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete_from_keyring, store_in_keyring};
+pub use load::{ConfigError, NAMED_COLORS, Problem, check_color, load, parse};
+pub use source::{PromptedSecrets, SecretError};
+pub use watch::{ConfigDiff, Fingerprint, WatchOptions, diff, watch, watch_with};
 
 /// `[settings]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +53,15 @@ pub enum SecretSource {
     Env(String),
     /// `password_command = "..."`: a command's stdout, one trailing newline dropped.
     Command(String),
+    /// `password_prompt = true`: typed by the user when the session starts and
+    /// kept in memory only (see [`PromptedSecrets`]).
+    Prompt,
+    /// `keyring = true`: the OS keyring (service [`KEYRING_SERVICE`]).
+    Keyring {
+        /// The keyring account, which is the connection's name; renaming a
+        /// connection therefore needs the password stored again under the new name.
+        account: String,
+    },
     /// `password = "..."`: plain text in the file (works, always flagged).
     Plain(Secret),
 }
@@ -61,6 +81,25 @@ pub struct Connection {
     pub secret: SecretSource,
     /// Start this session when the TUI starts.
     pub autostart: bool,
+    /// A free-form group label the list can sort and fold by.
+    pub group: Option<String>,
+    /// A colour for the list: a named ANSI colour (see [`NAMED_COLORS`]) or `#rrggbb`.
+    pub color: Option<String>,
+    /// A free-form note shown in the details pane.
+    pub note: Option<String>,
+}
+
+impl Connection {
+    /// True when `other` would run the very same session: same URL, database,
+    /// user and secret source. Group, colour, note and autostart do not count,
+    /// so a session survives a change of label.
+    pub fn same_session(&self, other: &Connection) -> bool {
+        self.name == other.name
+            && self.url == other.url
+            && self.database == other.database
+            && self.user == other.user
+            && self.secret == other.secret
+    }
 }
 
 /// A loaded connections file.

@@ -5,6 +5,8 @@
 //! source to another: a user who configured a command wants that command's
 //! answer, not a stale variable that happens to be set.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -100,6 +102,54 @@ pub enum SecretError {
     /// `password = ""`: nothing to send.
     #[error("the plain-text password in the connections file is empty")]
     PlainEmpty,
+    /// `password_prompt = true` and no password has been typed yet: the UI
+    /// must ask for it and hand it over through [`PromptedSecrets`].
+    #[error(
+        "this connection's password is typed at a prompt and none has been entered yet; \
+         start it from the TUI, which asks for it and keeps it in memory only"
+    )]
+    NeedsPrompt,
+    /// The OS keyring cannot be reached at all (a headless server, no D-Bus
+    /// session, no Secret Service running, a locked or missing keychain).
+    #[error(
+        "no OS keyring available on this machine ({reason}); use password_env or \
+         password_command"
+    )]
+    KeyringUnavailable {
+        /// The platform's reason, which never holds a password.
+        reason: String,
+    },
+    /// The OS keyring did not answer in time.
+    #[error(
+        "the OS keyring did not answer within {} (no OS keyring available on this machine?); \
+         use password_env or password_command",
+        humantime::format_duration(*.timeout)
+    )]
+    KeyringTimeout {
+        /// The time it was given.
+        timeout: Duration,
+    },
+    /// The keyring works but holds no password for this connection.
+    #[error(
+        "the OS keyring holds no password for '{account}' (service '{service}'); store it from \
+         the connection's edit form in the TUI"
+    )]
+    KeyringNoEntry {
+        /// The service name, always [`super::KEYRING_SERVICE`].
+        service: &'static str,
+        /// The account, which is the connection's name.
+        account: String,
+    },
+    /// The keyring answered with an error other than "unavailable" or "no entry".
+    #[error("the OS keyring refused to {action} the password for '{account}': {reason}")]
+    KeyringFailed {
+        /// What was attempted: `read`, `store` or `delete`.
+        action: &'static str,
+        /// The account, which is the connection's name.
+        account: String,
+        /// The platform's reason, which never holds a password.
+        reason: String,
+    },
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -112,13 +162,42 @@ fn stderr_suffix(stderr: &str) -> String {
 
 impl SecretSource {
     /// Obtains the password, allowing a command at most `timeout`.
+    ///
+    /// A prompt cannot be answered here: [`SecretSource::Prompt`] always gives
+    /// [`SecretError::NeedsPrompt`]; use [`SecretSource::resolve_with`] to
+    /// consult the passwords typed so far. The keyring is given at most
+    /// [`super::KEYRING_TIMEOUT`], whatever `timeout` says, so that a machine
+    /// without one fails fast.
     pub async fn resolve(&self, timeout: Duration) -> Result<Secret, SecretError> {
         match self {
             Self::Env(var) => env_value(var, std::env::var(var)),
             Self::Command(line) => resolve_command(line, timeout).await,
+            Self::Prompt => Err(SecretError::NeedsPrompt),
+            Self::Keyring { account } => super::keyring::read_from_keyring(account).await,
             Self::Plain(secret) if secret.is_empty() => Err(SecretError::PlainEmpty),
             Self::Plain(secret) => Ok(secret.clone()),
         }
+    }
+
+    /// Like [`SecretSource::resolve`], but a prompt source is answered from
+    /// `prompted` (the password typed for connection `name`), and still gives
+    /// [`SecretError::NeedsPrompt`] when none was typed. Other sources ignore
+    /// `prompted`: there is never a fallback from one source to another.
+    pub async fn resolve_with(
+        &self,
+        name: &str,
+        prompted: &PromptedSecrets,
+        timeout: Duration,
+    ) -> Result<Secret, SecretError> {
+        match self {
+            Self::Prompt => prompted.get(name).cloned().ok_or(SecretError::NeedsPrompt),
+            other => other.resolve(timeout).await,
+        }
+    }
+
+    /// True for a source that needs the user to type the password.
+    pub fn needs_prompt(&self) -> bool {
+        matches!(self, Self::Prompt)
     }
 
     /// Where the password comes from, in a few words safe to show and log:
@@ -129,8 +208,73 @@ impl SecretSource {
         match self {
             Self::Env(var) => format!("env {var}"),
             Self::Command(line) => format!("command `{}`", program_of(line)),
+            Self::Prompt => String::from("typed at a prompt"),
+            Self::Keyring { .. } => String::from("OS keyring"),
             Self::Plain(_) => String::from("plain text in file"),
         }
+    }
+}
+
+/// Passwords typed at a prompt, by connection name, held in memory only.
+///
+/// The TUI inserts what the user typed; the engine consults it through
+/// [`SecretSource::resolve_with`]. Nothing here is ever written anywhere, and
+/// each password is zeroed when removed or when the cache is dropped.
+/// `Debug` shows the names only.
+#[derive(Clone, Default)]
+pub struct PromptedSecrets {
+    by_name: HashMap<String, Secret>,
+}
+
+impl PromptedSecrets {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps `secret` for connection `name`, replacing an earlier one.
+    pub fn insert(&mut self, name: impl Into<String>, secret: Secret) {
+        self.by_name.insert(name.into(), secret);
+    }
+
+    /// The password typed for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Secret> {
+        self.by_name.get(name)
+    }
+
+    /// True when a password was typed for `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
+    /// Forgets the password for `name` (after the server refused it, say).
+    pub fn remove(&mut self, name: &str) -> Option<Secret> {
+        self.by_name.remove(name)
+    }
+
+    /// Forgets every password.
+    pub fn clear(&mut self) {
+        self.by_name.clear();
+    }
+
+    /// How many passwords are held.
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// True when no password is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+impl fmt::Debug for PromptedSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("PromptedSecrets")
+            .field("names", &names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -283,6 +427,11 @@ mod tests {
             SecretSource::Command("pass show 'act/acme'".into()).describe(),
             "command `pass`"
         );
+        assert_eq!(SecretSource::Prompt.describe(), "typed at a prompt");
+        let keyring = SecretSource::Keyring {
+            account: "acme".into(),
+        };
+        assert_eq!(keyring.describe(), "OS keyring");
         let plain = SecretSource::Plain(Secret::from("hunter2"));
         assert_eq!(plain.describe(), "plain text in file");
         assert!(!format!("{plain:?}").contains("hunter2"));
@@ -322,6 +471,54 @@ mod tests {
             .await
             .expect("PATH resolves");
         assert_eq!(got.expose(), path);
+    }
+
+    #[tokio::test]
+    async fn prompt_needs_the_ui_and_then_uses_what_was_typed() {
+        let err = SecretSource::Prompt.resolve(T).await.expect_err("prompt");
+        assert!(matches!(err, SecretError::NeedsPrompt));
+        assert!(err.to_string().contains("typed at a prompt"), "{err}");
+
+        let mut typed = PromptedSecrets::new();
+        let err = SecretSource::Prompt
+            .resolve_with("acme", &typed, T)
+            .await
+            .expect_err("nothing typed yet");
+        assert!(matches!(err, SecretError::NeedsPrompt));
+
+        typed.insert("acme", Secret::from("typed-pw"));
+        let got = SecretSource::Prompt
+            .resolve_with("acme", &typed, T)
+            .await
+            .expect("typed");
+        assert_eq!(got.expose(), "typed-pw");
+        // Another connection's typed password is not used.
+        assert!(
+            SecretSource::Prompt
+                .resolve_with("other", &typed, T)
+                .await
+                .is_err()
+        );
+        // Nor is a typed password a fallback for another source.
+        let err = SecretSource::Env("ACTSM_TEST_VARIABLE_THAT_IS_NEVER_SET".into())
+            .resolve_with("acme", &typed, T)
+            .await
+            .expect_err("env missing");
+        assert!(matches!(err, SecretError::EnvMissing { .. }));
+
+        let debug = format!("{typed:?}");
+        assert!(
+            debug.contains("acme") && !debug.contains("typed-pw"),
+            "{debug}"
+        );
+        assert_eq!(
+            typed
+                .remove("acme")
+                .map(|s| s.expose().to_owned())
+                .as_deref(),
+            Some("typed-pw")
+        );
+        assert!(typed.is_empty());
     }
 
     #[tokio::test]

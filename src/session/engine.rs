@@ -183,6 +183,10 @@ impl Supervisor {
                     self.dispatch(&name, SessionCmd::Start { rule: RULE_START });
                 }
             }
+            // TODO(#3): apply the diff and hold prompted secrets (in progress on a branch).
+            Command::Reload(_) | Command::ProvideSecret(..) => {
+                tracing::warn!("reload and prompted secrets are not handled yet; ignored");
+            }
         }
     }
 

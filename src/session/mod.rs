@@ -106,6 +106,12 @@ pub enum Command {
     Stop(String),
     /// Start every connection.
     StartAll,
+    /// The connections file changed: stop sessions of removed connections,
+    /// restart those whose target changed, keep the others running.
+    Reload(std::sync::Arc<crate::config::Config>),
+    /// The password the user typed at the prompt for a `password_prompt`
+    /// connection; kept in memory only, then the session starts.
+    ProvideSecret(String, crate::secret::Secret),
 }
 
 /// What the engine reports.
@@ -115,4 +121,6 @@ pub enum Event {
     SessionChanged(SessionSnapshot),
     /// An exchange happened.
     Journal(JournalEntry),
+    /// A `password_prompt` connection needs its password typed before it can start.
+    SecretNeeded(String),
 }

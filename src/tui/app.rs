@@ -194,6 +194,14 @@ impl App {
                 self.journal.truncate(JOURNAL_CAPACITY);
                 Vec::new()
             }
+            Message::Engine(Event::SecretNeeded(name)) => {
+                // TODO(#3): open the masked password prompt (in progress on a branch).
+                self.set_status(
+                    format!("connection '{name}' needs its password typed"),
+                    true,
+                );
+                Vec::new()
+            }
             Message::Key(key) => self.on_key(key),
             Message::Resize => Vec::new(),
             Message::Tick(now) => {

@@ -24,15 +24,74 @@ pub struct Palette {
     pub muted: Color,
 }
 
+/// The built-in default theme, compiled in from `themes/default.toml`.
+pub const DEFAULT_THEME_TOML: &str = include_str!("../../themes/default.toml");
+
 impl Default for Palette {
     fn default() -> Self {
-        Self {
-            ok: Color::Green,
-            warning: Color::Yellow,
-            danger: Color::Red,
-            accent: Color::Cyan,
-            muted: Color::DarkGray,
-        }
+        Self::from_toml(DEFAULT_THEME_TOML, "themes/default.toml")
+            .expect("the built-in default theme is valid (checked by a unit test)")
+    }
+}
+
+/// A theme file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    /// Not TOML, or a key that is not a role.
+    #[error("theme {source_name}: {message}")]
+    Parse {
+        /// The theme file's name.
+        source_name: String,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A value that is not a colour.
+    #[error(
+        "theme {source_name}: key '{key}': '{value}' is not a colour; use an ANSI name \
+         such as \"green\" or \"darkgray\", a palette index 0-255, or #rrggbb"
+    )]
+    Colour {
+        /// The theme file's name.
+        source_name: String,
+        /// The role whose value is wrong.
+        key: &'static str,
+        /// The value found.
+        value: String,
+    },
+}
+
+/// A theme file as written: one colour per role.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaletteFile {
+    ok: String,
+    warning: String,
+    danger: String,
+    accent: String,
+    muted: String,
+}
+
+impl Palette {
+    /// Parses a theme file; `source_name` names it in errors.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Self, ThemeError> {
+        let file: PaletteFile = toml::from_str(text).map_err(|err| ThemeError::Parse {
+            source_name: source_name.to_owned(),
+            message: err.message().to_owned(),
+        })?;
+        let colour = |key: &'static str, value: &str| {
+            value.parse::<Color>().map_err(|_| ThemeError::Colour {
+                source_name: source_name.to_owned(),
+                key,
+                value: value.to_owned(),
+            })
+        };
+        Ok(Self {
+            ok: colour("ok", &file.ok)?,
+            warning: colour("warning", &file.warning)?,
+            danger: colour("danger", &file.danger)?,
+            accent: colour("accent", &file.accent)?,
+            muted: colour("muted", &file.muted)?,
+        })
     }
 }
 
@@ -167,6 +226,24 @@ impl Theme {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn built_in_default_theme_parses_to_ansi_colours() {
+        let palette = super::Palette::from_toml(super::DEFAULT_THEME_TOML, "default")
+            .expect("built-in theme parses");
+        assert_eq!(palette.ok, super::Color::Green);
+        assert_eq!(palette.muted, super::Color::DarkGray);
+    }
+
+    #[test]
+    fn a_bad_colour_names_the_file_and_key() {
+        let text = super::DEFAULT_THEME_TOML.replace("\"red\"", "\"redish\"");
+        let err = super::Palette::from_toml(&text, "mine.toml").expect_err("bad colour");
+        let message = err.to_string();
+        assert!(message.contains("mine.toml"), "{message}");
+        assert!(message.contains("'danger'"), "{message}");
+        assert!(message.contains("'redish'"), "{message}");
+    }
+
     use super::*;
 
     #[test]

@@ -32,6 +32,9 @@ fn connection(name: &str, database: &str, secret: SecretSource) -> Connection {
         user: "jdoe".into(),
         secret,
         autostart: false,
+        group: None,
+        color: None,
+        note: None,
     }
 }
 
