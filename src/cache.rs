@@ -493,6 +493,9 @@ mod tests {
             user: user.to_owned(),
             secret: SecretSource::Plain(Secret::from("pw")),
             autostart: false,
+            group: None,
+            color: None,
+            note: None,
         }
     }
 

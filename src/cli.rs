@@ -1118,7 +1118,7 @@ struct ListRow<'a> {
     url: &'a str,
     database: &'a str,
     user: &'a str,
-    /// `env`, `command` or `plain`.
+    /// `env`, `command`, `prompt`, `keyring` or `plain`.
     password_source: &'static str,
     /// The variable's name for `env`.
     password_env: Option<&'a str>,
@@ -1133,6 +1133,8 @@ fn list(config: &Config, json: bool) -> anyhow::Result<Exit> {
             let (password_source, password_env) = match &c.secret {
                 SecretSource::Env(var) => ("env", Some(var.as_str())),
                 SecretSource::Command(_) => ("command", None),
+                SecretSource::Prompt => ("prompt", None),
+                SecretSource::Keyring { .. } => ("keyring", None),
                 SecretSource::Plain(_) => ("plain", None),
             };
             ListRow {

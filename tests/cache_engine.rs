@@ -36,6 +36,9 @@ fn config(sim: &SimServer) -> Arc<Config> {
             user: "Jane Doe".to_owned(),
             secret: SecretSource::Plain(Secret::from("pw")),
             autostart: true,
+            group: None,
+            color: None,
+            note: None,
         }],
         ..Config::default()
     })
@@ -58,7 +61,7 @@ async fn wait_for(
         match event {
             Event::Journal(entry) => rules.push(entry.rule),
             Event::SessionChanged(snap) if pred(&snap) => return snap,
-            Event::SessionChanged(_) => {}
+            Event::SessionChanged(_) | Event::SecretNeeded(_) => {}
         }
     }
 }
