@@ -4,6 +4,7 @@
 //! `act` client, the session engine's one-shot authorize), never a copy.
 //! stdout carries only the data asked for; verdicts and progress go to stderr.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 
-use crate::act::{ActClient, ClientOptions, ExpirySource, Verdict, VerdictClass};
-use crate::config::{self, Config, Connection};
+use chrono::Utc;
+use zeroize::Zeroizing;
+
+use crate::act::meter::{describe_reading, short_duration};
+use crate::act::{ActClient, ClientOptions, ExpirySource, SystemInfo, Verdict, VerdictClass};
+use crate::cache::TokenCache;
+use crate::config::{self, Config, Connection, SecretSource, Settings};
 use crate::session::{self, TokenStatus};
 use crate::sim::SimConfig;
 use crate::tui::{self, TuiOptions};
@@ -32,11 +38,30 @@ Exit codes:
   4  the server refused: wrong credentials (401), no permission (403),
      4030 / 4031 / 4032
   5  the server could not be reached or answered badly: DNS, refused,
-     timeout, TLS, 404, 5xx, throttled, not a token";
+     timeout, TLS, 404, 5xx, throttled, not a token
+  6  `status` without --check: no valid token in the cache for a connection
+`exec` passes its command's exit code through; when actsm fails before the
+command runs, it exits 1-5 as above with an `actsm:` line on stderr, 126
+when the command cannot be run and 127 when it is not found.";
+
+/// How `actsm token` prints the token.
+#[allow(clippy::doc_markdown)] // clap help text: shown as written, backticks and all
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TokenFormat {
+    /// The bare JWT.
+    Raw,
+    /// `Authorization: Bearer JWT`, for `curl -H "$(actsm token NAME --format header)"`.
+    Header,
+    /// A JSON object: token, expires_at, database, base_url (see README.md).
+    Json,
+}
 
 /// Keeps Act! Web API sessions alive for many named connections.
 ///
 /// Without a subcommand, opens the terminal UI on your connections file.
+/// Tokens are shared through a cache in the platform cache folder: a token
+/// the TUI or one command obtained is what the next command prints, with no
+/// new call to the server while it has enough life left.
 #[derive(Debug, Parser)]
 #[command(name = "actsm", version, after_help = EXIT_CODES)]
 pub struct Cli {
@@ -51,6 +76,7 @@ pub struct Cli {
 }
 
 /// The subcommands.
+#[allow(clippy::doc_markdown)] // clap help text: shown as written, backticks and all
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Open the terminal UI on your connections file (the default).
@@ -80,22 +106,160 @@ enum Cmd {
 
     /// Print a valid token for a connection on stdout, and nothing else.
     ///
-    /// Authorizes with the connection's credentials. On failure, prints what
-    /// happened and what to do on stderr and exits non-zero (see exit codes).
-    /// Example: curl -H "Authorization: Bearer $(actsm token acme)" ...
+    /// A cached token with enough life left (the connection's refresh lead,
+    /// or --min-life) is printed without any network call. Otherwise actsm
+    /// authorizes, caches the new token and prints it; concurrent runs for the
+    /// same connection wait for one another, so only one calls the server.
+    /// On failure, prints what happened and what to do on stderr and exits
+    /// non-zero (see exit codes).
+    ///
+    /// Examples:
+    ///   curl -H "$(actsm token acme --format header)" -H "Act-Database-Name: ACME" URL
+    ///   actsm token acme --format json | jq -r .expires_at
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Token {
         /// The connection's name, as in the connections file.
         name: String,
+
+        /// Authorize for a new token even when the cached one is still good.
+        #[arg(long)]
+        fresh: bool,
+
+        /// What to print.
+        #[arg(long, value_enum, default_value = "raw")]
+        format: TokenFormat,
+
+        /// Least life a cached token must have left to be printed, e.g. "10m"
+        /// [default: the refresh lead: min(refresh_before, lifetime / 2)].
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        min_life: Option<Duration>,
     },
 
-    /// Authorize each connection once and print its state.
+    /// Run a command with a valid token in its environment.
+    ///
+    /// Sets ACT_TOKEN, ACT_BASE_URL, ACT_DATABASE and ACT_TOKEN_EXPIRES_AT
+    /// (RFC 3339) for COMMAND, which is run directly (no shell) and never sees
+    /// the token on its command line. The token comes from the cache like
+    /// `actsm token`. actsm exits with the command's exit code.
+    ///
+    /// Example:
+    ///   actsm exec acme -- sh -c 'curl -H "Authorization: Bearer $ACT_TOKEN" \
+    ///       -H "Act-Database-Name: $ACT_DATABASE" "$ACT_BASE_URL/api/contacts"'
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
+    Exec {
+        /// The connection's name, as in the connections file.
+        name: String,
+
+        /// Authorize for a new token even when the cached one is still good.
+        #[arg(long)]
+        fresh: bool,
+
+        /// Least life a cached token must have left to be used, e.g. "10m".
+        #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+        min_life: Option<Duration>,
+
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<OsString>,
+    },
+
+    /// Show the state of each connection's token.
+    ///
+    /// Without --check, reads the token cache only (no network): a connection
+    /// is healthy when it has a cached token that has not expired. With
+    /// --check, authorizes each connection once (and caches the new token).
+    /// Exits with the highest exit code among the connections listed, so
+    /// `actsm status acme || ...` works in scripts.
+    #[command(after_help = EXIT_CODES)]
     Status {
         /// Print JSON (documented in README.md) instead of a table.
         #[arg(long)]
         json: bool,
 
-        /// Connections to check [default: all].
+        /// Authorize each connection instead of reading the cache.
+        #[arg(long)]
+        check: bool,
+
+        /// Connections to show [default: all].
         names: Vec<String>,
+    },
+
+    /// Health sweep: authorize each connection, read /api/system, one line each.
+    ///
+    /// Prints "NAME  ok|VERDICT  api VERSION  LATENCY  METER" per connection,
+    /// running several at once. Exits with the highest exit code among them.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// Connections to check.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        names: Vec<String>,
+
+        /// Check every connection in the file.
+        #[arg(long)]
+        all: bool,
+
+        /// Print JSON (documented in README.md) instead of lines.
+        #[arg(long)]
+        json: bool,
+
+        /// How many connections to check at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
+    },
+
+    /// Print a server's version information from /api/system (no login needed).
+    #[command(after_help = EXIT_CODES)]
+    System {
+        /// The connection's name, as in the connections file.
+        name: String,
+
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// List the connections (never their passwords).
+    List {
+        /// Print JSON (documented in README.md) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Print a shell completion script.
+    ///
+    /// bash:  actsm completions bash > ~/.local/share/bash-completion/completions/actsm
+    /// zsh:   actsm completions zsh > "${fpath[1]}/_actsm"
+    /// fish:  actsm completions fish > ~/.config/fish/completions/actsm.fish
+    /// PowerShell:  actsm completions powershell | Out-String | Invoke-Expression
+    #[command(verbatim_doc_comment)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// A short segment for a shell prompt, e.g. "acme 42m", from the cache only.
+    ///
+    /// Prints the connection's name and the life left on its cached token
+    /// ("expired" or "-" when there is none). Never touches the network.
+    /// Example (bash): PS1='[$(actsm prompt acme 2>/dev/null)] \$ '
+    #[command(verbatim_doc_comment)]
+    Prompt {
+        /// The connection's name, as in the connections file.
+        name: String,
+    },
+
+    /// Remove cached tokens.
+    ///
+    /// The tokens stay valid at the server until they expire; this only makes
+    /// actsm forget them, so the next `actsm token` authorizes again.
+    Logout {
+        /// The connection whose cached tokens to remove.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+
+        /// Remove every cached token.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -112,6 +276,8 @@ pub enum Exit {
     Refused = 4,
     /// The server could not be reached or answered badly.
     Unreachable = 5,
+    /// `status` without `--check`: no valid token in the cache.
+    NoToken = 6,
 }
 
 impl Exit {
@@ -161,7 +327,7 @@ fn failed(exit: Exit, message: impl Into<String>) -> anyhow::Error {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(exit) => exit.into(),
+        Ok(code) => code,
         Err(err) => {
             let exit = err
                 .downcast_ref::<Failed>()
@@ -173,16 +339,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<Exit> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui);
 
-    // The demo logs into its own temporary folder; everything else into the state folder.
+    // The demo logs into its own temporary folder; the prompt and completions
+    // must be instant and log nothing; everything else logs into the state folder.
     let _log_guard = match &command {
-        Cmd::Demo => None,
+        Cmd::Demo | Cmd::Prompt { .. } | Cmd::Completions { .. } => None,
         _ => paths::log_file().and_then(|path| logging::init(&path, None).ok()),
     };
 
-    match command {
+    let exit = match command {
         Cmd::Tui => {
             let config_path = paths::resolve_config(cli.config);
             let config = load_config(config_path.as_deref())?;
@@ -195,13 +362,14 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
                     ),
                     log_path: paths::log_file(),
                     config_path,
+                    token_cache: TokenCache::open_default(),
                 },
             ))?;
-            Ok(Exit::Ok)
+            Exit::Ok
         }
         Cmd::Demo => {
             runtime_multi()?.block_on(demo::run())?;
-            Ok(Exit::Ok)
+            Exit::Ok
         }
         Cmd::Sim {
             addr,
@@ -222,19 +390,73 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
                 sim_config.token_lifetime = lifetime;
             }
             runtime_multi()?.block_on(crate::sim::run_cli(addr, sim_config))?;
-            Ok(Exit::Ok)
+            Exit::Ok
         }
-        Cmd::Token { name } => {
-            let config = load_config(paths::resolve_config(cli.config).as_deref())?;
-            let connection = find(&config, &name)?.clone();
-            runtime_single()?.block_on(token(&config, &connection))
-        }
-        Cmd::Status { json, names } => {
-            let config = load_config(paths::resolve_config(cli.config).as_deref())?;
-            let connections = select(&config, &names)?;
-            runtime_single()?.block_on(status(&config, connections, json))
-        }
+        script => return run_script(script, cli.config),
+    };
+    Ok(exit.into())
+}
+
+/// The commands for scripts: everything that reads the connections file and
+/// prints data, as opposed to the TUI, the demo and the simulator.
+fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    if let Cmd::Completions { shell } = command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "actsm", &mut std::io::stdout());
+        return Ok(Exit::Ok.into());
     }
+    let config = load_config(paths::resolve_config(config_flag).as_deref())?;
+    let exit = match command {
+        Cmd::Token {
+            name,
+            fresh,
+            format,
+            min_life,
+        } => {
+            let connection = find(&config, &name)?;
+            token(&config, connection, fresh, min_life, format)?
+        }
+        Cmd::Exec {
+            name,
+            fresh,
+            min_life,
+            command,
+        } => {
+            let connection = find(&config, &name)?;
+            return exec(&config, connection, fresh, min_life, &command);
+        }
+        Cmd::Status { json, check, names } => {
+            let connections = select(&config, &names)?;
+            if check {
+                runtime_single()?.block_on(status_check(&config, connections, json))?
+            } else {
+                status_cached(&config, &connections, json)?
+            }
+        }
+        Cmd::Check {
+            names,
+            all: _,
+            json,
+            jobs,
+        } => {
+            let connections = select(&config, &names)?;
+            runtime_single()?.block_on(check(&config, connections, json, usize::from(jobs)))?
+        }
+        Cmd::System { name, json } => {
+            let connection = find(&config, &name)?;
+            runtime_single()?.block_on(system(&config, connection, json))?
+        }
+        Cmd::List { json } => list(&config, json)?,
+        Cmd::Prompt { name } => {
+            let connection = find(&config, &name)?;
+            prompt(connection)?
+        }
+        Cmd::Logout { name, all } => logout(&config, name.as_deref(), all)?,
+        Cmd::Tui | Cmd::Demo | Cmd::Sim { .. } | Cmd::Completions { .. } => {
+            return Err(failed(Exit::Failure, "not a script command"));
+        }
+    };
+    Ok(exit.into())
 }
 
 fn runtime_multi() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -297,20 +519,208 @@ fn client(config: &Config) -> anyhow::Result<ActClient> {
     })
 }
 
-async fn token(config: &Config, connection: &Connection) -> anyhow::Result<Exit> {
+/// A token ready for a script, and whether the cache supplied it.
+struct Obtained {
+    status: TokenStatus,
+    from_cache: bool,
+}
+
+/// How long a command waits for another process's authorize before going on
+/// without the lock: two requests' worth plus time for a password command.
+fn lock_wait(settings: &Settings) -> Duration {
+    settings.timeout.saturating_mul(2) + Duration::from_secs(5)
+}
+
+/// A valid token for `connection`: from the cache when it has `min_life`
+/// (default: the refresh lead) left and `fresh` is false; otherwise under the
+/// key's lock, re-reading the cache first, by authorizing and caching the result.
+///
+/// The cached path builds no async runtime and no HTTP client: it is a file read.
+fn obtain(
+    config: &Config,
+    connection: &Connection,
+    fresh: bool,
+    min_life: Option<Duration>,
+) -> anyhow::Result<Result<Obtained, Verdict>> {
+    let cache = TokenCache::open_default();
+    let cached = |cache: &TokenCache| {
+        cache
+            .load(connection)
+            .filter(|t| t.usable(&config.settings, min_life, Utc::now()))
+            .map(|t| Obtained {
+                status: t.to_status(),
+                from_cache: true,
+            })
+    };
+
+    if !fresh && let Some(hit) = cache.as_ref().and_then(cached) {
+        return Ok(Ok(hit));
+    }
+
+    let _lock = if let Some(cache) = &cache {
+        cache
+            .lock(connection, lock_wait(&config.settings))
+            .unwrap_or_else(|e| {
+                tracing::warn!(connection = %connection.name, "token cache lock failed: {e}");
+                None
+            })
+    } else {
+        tracing::warn!("no cache folder: the token will not be cached");
+        None
+    };
+    // Whoever held the lock may have just cached what we need.
+    if !fresh && let Some(hit) = cache.as_ref().and_then(cached) {
+        tracing::debug!(connection = %connection.name, "token cached by another process while waiting");
+        return Ok(Ok(hit));
+    }
+
     let client = client(config)?;
-    let (_, result) = session::authorize_once(&client, connection, &config.settings).await;
-    match result {
-        Ok(status) => {
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{}", status.token.expose()).context("could not write to stdout")?;
-            Ok(Exit::Ok)
-        }
+    let (_, result) = runtime_single()?.block_on(session::authorize_once(
+        &client,
+        connection,
+        &config.settings,
+    ));
+    let status = match result {
+        Ok(status) => status,
+        Err(verdict) => return Ok(Err(verdict)),
+    };
+    if let Some(cache) = &cache
+        && let Err(e) = cache.store(connection, &status)
+    {
+        tracing::warn!(connection = %connection.name, "could not cache the token: {e}");
+        eprintln!("actsm: note: could not cache the token: {e}");
+    }
+    Ok(Ok(Obtained {
+        status,
+        from_cache: false,
+    }))
+}
+
+/// `actsm token --format json`.
+#[derive(Debug, serde::Serialize)]
+struct TokenJson<'a> {
+    name: &'a str,
+    token: &'a str,
+    expires_at: String,
+    expiry_source: ExpirySource,
+    remaining_secs: i64,
+    database: &'a str,
+    base_url: &'a str,
+    user: &'a str,
+    from_cache: bool,
+}
+
+fn token(
+    config: &Config,
+    connection: &Connection,
+    fresh: bool,
+    min_life: Option<Duration>,
+    format: TokenFormat,
+) -> anyhow::Result<Exit> {
+    let obtained = match obtain(config, connection, fresh, min_life)? {
+        Ok(obtained) => obtained,
         Err(verdict) => {
             report_failure(&connection.name, &verdict);
-            Ok(Exit::for_verdict(&verdict))
+            return Ok(Exit::for_verdict(&verdict));
         }
+    };
+    let status = &obtained.status;
+    let text = match format {
+        TokenFormat::Raw => Zeroizing::new(status.token.expose().to_owned()),
+        TokenFormat::Header => {
+            Zeroizing::new(format!("Authorization: Bearer {}", status.token.expose()))
+        }
+        TokenFormat::Json => Zeroizing::new(serde_json::to_string_pretty(&TokenJson {
+            name: &connection.name,
+            token: status.token.expose(),
+            expires_at: status.expiry.expires_at.to_rfc3339(),
+            expiry_source: status.expiry.source,
+            remaining_secs: status.expiry.remaining(Utc::now()).num_seconds(),
+            database: &connection.database,
+            base_url: &connection.url,
+            user: &connection.user,
+            from_cache: obtained.from_cache,
+        })?),
+    };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", text.as_str()).context("could not write to stdout")?;
+    Ok(Exit::Ok)
+}
+
+/// `actsm exec`: the command's own exit code, or actsm's when it never ran.
+fn exec(
+    config: &Config,
+    connection: &Connection,
+    fresh: bool,
+    min_life: Option<Duration>,
+    argv: &[OsString],
+) -> anyhow::Result<ExitCode> {
+    let Some((program, rest)) = argv.split_first() else {
+        return Err(failed(Exit::Failure, "exec needs a command after --"));
+    };
+    let obtained = match obtain(config, connection, fresh, min_life)? {
+        Ok(obtained) => obtained,
+        Err(verdict) => {
+            report_failure(&connection.name, &verdict);
+            return Ok(Exit::for_verdict(&verdict).into());
+        }
+    };
+    let status = obtained.status;
+    let mut command = std::process::Command::new(program);
+    command
+        .args(rest)
+        .env("ACT_TOKEN", status.token.expose())
+        .env("ACT_BASE_URL", &connection.url)
+        .env("ACT_DATABASE", &connection.database)
+        .env(
+            "ACT_TOKEN_EXPIRES_AT",
+            status.expiry.expires_at.to_rfc3339(),
+        );
+    tracing::info!(
+        connection = %connection.name,
+        program = %program.to_string_lossy(),
+        from_cache = obtained.from_cache,
+        "exec"
+    );
+    Ok(run_child(&mut command, program))
+}
+
+/// On Unix actsm becomes the command (`execvp`): signals, the terminal and
+/// the exit code are the command's own, with nothing in between.
+#[cfg(unix)]
+fn run_child(command: &mut std::process::Command, program: &OsStr) -> ExitCode {
+    use std::os::unix::process::CommandExt as _;
+    let error = command.exec();
+    spawn_failure(program, &error)
+}
+
+/// Elsewhere actsm waits for the command and exits with its code.
+#[cfg(not(unix))]
+fn run_child(command: &mut std::process::Command, program: &OsStr) -> ExitCode {
+    match command.status() {
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .map_or(1, |c| u8::try_from(c & 0xff).unwrap_or(1)),
+        ),
+        Err(error) => spawn_failure(program, &error),
     }
+}
+
+/// 127 when the command is not found, 126 when it cannot be run (as shells do).
+fn spawn_failure(program: &OsStr, error: &std::io::Error) -> ExitCode {
+    let code = if error.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    tracing::warn!(program = %program.to_string_lossy(), "exec failed: {error}");
+    eprintln!(
+        "actsm: {}: could not run {}: {error}",
+        paint("exec failed", Colour::Red),
+        program.to_string_lossy()
+    );
+    ExitCode::from(code)
 }
 
 fn report_failure(name: &str, verdict: &Verdict) {
@@ -319,8 +729,36 @@ fn report_failure(name: &str, verdict: &Verdict) {
         verdict = verdict.kind.label(),
         "authorize failed"
     );
-    eprintln!("actsm: connection '{name}': {}", verdict.summary());
+    eprintln!(
+        "actsm: connection '{name}': {}",
+        paint(&verdict.summary(), Colour::Red)
+    );
     eprintln!("  what to do: {}", verdict.kind.next_step());
+}
+
+/// Colours for stderr.
+#[derive(Debug, Clone, Copy)]
+enum Colour {
+    Red,
+    Green,
+}
+
+/// True when stderr is a terminal and `NO_COLOR` is unset or empty.
+fn stderr_colour() -> bool {
+    use std::io::IsTerminal as _;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// `text` in `colour` when [`stderr_colour`] allows it; for stderr only.
+fn paint(text: &str, colour: Colour) -> String {
+    if !stderr_colour() {
+        return text.to_owned();
+    }
+    let code = match colour {
+        Colour::Red => "31",
+        Colour::Green => "32",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
 }
 
 /// One row of `actsm status`.
@@ -331,12 +769,19 @@ struct StatusRow {
     database: String,
     user: String,
     ok: bool,
-    verdict: VerdictJson,
+    /// `valid`, `expiring`, `expired`, `none` (cache) or `valid`, `failed` (check).
+    state: &'static str,
+    /// `cache` or `check`.
+    source: &'static str,
+    verdict: Option<VerdictJson>,
     status: Option<u16>,
     latency_ms: Option<u64>,
     expires_at: Option<String>,
     expiry_source: Option<ExpirySource>,
+    remaining_secs: Option<i64>,
     meter: Option<crate::act::Meter>,
+    #[serde(skip)]
+    exit: Exit,
 }
 
 /// A verdict as `--json` prints it.
@@ -361,69 +806,131 @@ impl From<&Verdict> for VerdictJson {
     }
 }
 
-async fn status(
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `actsm status` without `--check`: the cache only, no network.
+fn status_cached(config: &Config, connections: &[&Connection], json: bool) -> anyhow::Result<Exit> {
+    let cache = TokenCache::open_default();
+    let now = Utc::now();
+    let rows: Vec<StatusRow> = connections
+        .iter()
+        .map(|connection| {
+            let cached = cache.as_ref().and_then(|c| c.load(connection));
+            let (state, ok) = match &cached {
+                None => ("none", false),
+                Some(t) if t.expiry.is_expired(now) => ("expired", false),
+                Some(t) if !t.usable(&config.settings, None, now) => ("expiring", true),
+                Some(_) => ("valid", true),
+            };
+            StatusRow {
+                name: connection.name.clone(),
+                url: connection.url.clone(),
+                database: connection.database.clone(),
+                user: connection.user.clone(),
+                ok,
+                state,
+                source: "cache",
+                verdict: None,
+                status: None,
+                latency_ms: None,
+                expires_at: cached.as_ref().map(|t| t.expiry.expires_at.to_rfc3339()),
+                expiry_source: cached.as_ref().map(|t| t.expiry.source),
+                remaining_secs: cached.as_ref().map(|t| t.remaining(now).num_seconds()),
+                meter: None,
+                exit: if ok { Exit::Ok } else { Exit::NoToken },
+            }
+        })
+        .collect();
+    print_status(&rows, json)
+}
+
+/// `actsm status --check`: authorize each connection once, caching the tokens.
+async fn status_check(
     config: &Config,
     connections: Vec<&Connection>,
     json: bool,
 ) -> anyhow::Result<Exit> {
     let client = Arc::new(client(config)?);
+    let cache = TokenCache::open_default();
 
     // Bounded concurrency: a few dozen slow servers must not open a few dozen sockets at once.
     let rows: Vec<StatusRow> = futures::stream::iter(connections)
         .map(|connection| {
             let client = Arc::clone(&client);
+            let cache = cache.clone();
             async move {
                 let (entry, result) =
                     session::authorize_once(&client, connection, &config.settings).await;
+                if let (Some(cache), Ok(status)) = (&cache, &result) {
+                    store_quietly(cache, connection, status);
+                }
                 status_row(connection, entry.as_ref(), &result)
             }
         })
         .buffered(8)
         .collect()
         .await;
+    print_status(&rows, json)
+}
 
+/// Caches a token a command obtained anyway; a failure is only logged.
+fn store_quietly(cache: &TokenCache, connection: &Connection, status: &TokenStatus) {
+    if let Err(e) = cache.store(connection, status) {
+        tracing::warn!(connection = %connection.name, "could not cache the token: {e}");
+    }
+}
+
+fn print_status(rows: &[StatusRow], json: bool) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     if json {
         let doc = serde_json::json!({ "connections": rows });
         writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        for row in &rows {
+        for row in rows {
             let expires = row.expires_at.as_deref().unwrap_or("-");
-            let latency = row
-                .latency_ms
-                .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+            let what = row.verdict.as_ref().map_or_else(
+                || match row.state {
+                    "none" => "no cached token",
+                    "expired" => "cached token expired",
+                    "expiring" => "cached, expiring soon",
+                    _ => "cached",
+                },
+                |v| v.label,
+            );
+            let tail = match (row.latency_ms, row.remaining_secs) {
+                (Some(ms), _) => format!("{ms} ms"),
+                (None, Some(secs)) if secs > 0 => {
+                    format!("{} left", short_duration(chrono::Duration::seconds(secs)))
+                }
+                _ => "-".to_owned(),
+            };
             writeln!(
                 stdout,
                 "{:<20} {:<6} {:<28} expires {:<25} {}",
                 row.name,
                 if row.ok { "ok" } else { "FAIL" },
-                row.verdict.label,
+                what,
                 expires,
-                latency
+                tail
             )?;
             if !row.ok {
-                writeln!(stdout, "{:<20} {}", "", row.verdict.meaning)?;
-                writeln!(stdout, "{:<20} what to do: {}", "", row.verdict.next_step)?;
+                match &row.verdict {
+                    Some(v) => {
+                        writeln!(stdout, "{:<20} {}", "", v.meaning)?;
+                        writeln!(stdout, "{:<20} what to do: {}", "", v.next_step)?;
+                    }
+                    None => writeln!(
+                        stdout,
+                        "{:<20} what to do: run `actsm token {}` or `actsm status --check {}`",
+                        "", row.name, row.name
+                    )?,
+                }
             }
         }
     }
-
-    let worst = rows
-        .iter()
-        .map(|row| {
-            if row.ok {
-                Exit::Ok
-            } else {
-                exit_for_kind(row.verdict.kind)
-            }
-        })
-        .max()
-        .unwrap_or(Exit::Ok);
-    Ok(worst)
-}
-
-fn exit_for_kind(kind: crate::act::VerdictKind) -> Exit {
-    Exit::for_verdict(&Verdict::new(kind, None))
+    Ok(rows.iter().map(|row| row.exit).max().unwrap_or(Exit::Ok))
 }
 
 fn status_row(
@@ -441,11 +948,302 @@ fn status_row(
         database: connection.database.clone(),
         user: connection.user.clone(),
         ok: verdict.is_ok(),
-        verdict: VerdictJson::from(&verdict),
+        state: if verdict.is_ok() { "valid" } else { "failed" },
+        source: "check",
+        verdict: Some(VerdictJson::from(&verdict)),
         status: entry.and_then(|e| e.status),
-        latency_ms: entry.map(|e| u64::try_from(e.latency.as_millis()).unwrap_or(u64::MAX)),
+        latency_ms: entry.map(|e| millis(e.latency)),
         expires_at: expiry.map(|e| e.expires_at.to_rfc3339()),
         expiry_source: expiry.map(|e| e.source),
+        remaining_secs: expiry.map(|e| e.remaining(Utc::now()).num_seconds()),
         meter: entry.and_then(|e| e.meter),
+        exit: Exit::for_verdict(&verdict),
+    }
+}
+
+/// One line of `actsm check`.
+#[derive(Debug, serde::Serialize)]
+struct CheckRow {
+    name: String,
+    ok: bool,
+    verdict: VerdictJson,
+    status: Option<u16>,
+    latency_ms: Option<u64>,
+    expires_at: Option<String>,
+    meter: Option<crate::act::Meter>,
+    system: Option<SystemInfo>,
+    system_verdict: Option<VerdictJson>,
+    #[serde(skip)]
+    exit: Exit,
+}
+
+/// `actsm check`: authorize and read `/api/system` for each connection, a bounded number at once.
+async fn check(
+    config: &Config,
+    connections: Vec<&Connection>,
+    json: bool,
+    jobs: usize,
+) -> anyhow::Result<Exit> {
+    let client = Arc::new(client(config)?);
+    let cache = TokenCache::open_default();
+    let rows: Vec<CheckRow> = futures::stream::iter(connections)
+        .map(|connection| {
+            let client = Arc::clone(&client);
+            let cache = cache.clone();
+            async move {
+                let (entry, result) =
+                    session::authorize_once(&client, connection, &config.settings).await;
+                if let (Some(cache), Ok(status)) = (&cache, &result) {
+                    store_quietly(cache, connection, status);
+                }
+                let verdict = result.as_ref().err().cloned().unwrap_or_else(Verdict::ok);
+                // A server that cannot be reached will not answer /api/system either.
+                let (system, system_verdict) =
+                    if entry.is_some() && verdict.class() != VerdictClass::Unreachable {
+                        let (exchange, info) =
+                            client.system(&connection.url, &connection.database).await;
+                        (info.ok(), Some(VerdictJson::from(&exchange.verdict)))
+                    } else {
+                        (None, None)
+                    };
+                CheckRow {
+                    name: connection.name.clone(),
+                    ok: verdict.is_ok(),
+                    status: entry.as_ref().and_then(|e| e.status),
+                    latency_ms: entry.as_ref().map(|e| millis(e.latency)),
+                    expires_at: result
+                        .as_ref()
+                        .ok()
+                        .map(|s| s.expiry.expires_at.to_rfc3339()),
+                    meter: entry.as_ref().and_then(|e| e.meter),
+                    system,
+                    system_verdict,
+                    exit: Exit::for_verdict(&verdict),
+                    verdict: VerdictJson::from(&verdict),
+                }
+            }
+        })
+        .buffered(jobs.max(1))
+        .collect()
+        .await;
+
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "connections": rows });
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let now = Utc::now();
+        for row in &rows {
+            let api = row
+                .system
+                .as_ref()
+                .and_then(|s| s.api_version.as_deref())
+                .map_or_else(|| "api ?".to_owned(), |v| format!("api {v}"));
+            let latency = row
+                .latency_ms
+                .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms"));
+            let verdict = if row.ok { "ok" } else { row.verdict.label };
+            writeln!(
+                stdout,
+                "{:<20} {:<28} {:<16} {:>8}  {}",
+                row.name,
+                verdict,
+                api,
+                latency,
+                describe_reading(row.meter.as_ref(), now)
+            )?;
+        }
+    }
+    for row in rows.iter().filter(|r| !r.ok) {
+        eprintln!(
+            "actsm: connection '{}': {}; what to do: {}",
+            row.name,
+            paint(row.verdict.label, Colour::Red),
+            row.verdict.next_step
+        );
+    }
+    Ok(rows.iter().map(|row| row.exit).max().unwrap_or(Exit::Ok))
+}
+
+/// `actsm system NAME`.
+async fn system(config: &Config, connection: &Connection, json: bool) -> anyhow::Result<Exit> {
+    let client = client(config)?;
+    let (exchange, result) = client.system(&connection.url, &connection.database).await;
+    let info = match result {
+        Ok(info) => info,
+        Err(verdict) => {
+            report_failure(&connection.name, &verdict);
+            return Ok(Exit::for_verdict(&verdict));
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({
+            "name": connection.name,
+            "base_url": connection.url,
+            "api_version": info.api_version,
+            "sdk_version": info.sdk_version,
+            "update": info.update,
+            "culture": info.culture,
+            "latency_ms": millis(exchange.latency),
+        });
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
+        writeln!(
+            stdout,
+            "api_version  {}",
+            or_dash(info.api_version.as_deref())
+        )?;
+        writeln!(
+            stdout,
+            "sdk_version  {}",
+            or_dash(info.sdk_version.as_deref())
+        )?;
+        writeln!(
+            stdout,
+            "update       {}",
+            info.update
+                .map_or_else(|| "-".to_owned(), |u| u.to_string())
+        )?;
+        writeln!(stdout, "culture      {}", or_dash(info.culture.as_deref()))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// One connection as `actsm list --json` prints it: no password, only where it comes from.
+#[derive(Debug, serde::Serialize)]
+struct ListRow<'a> {
+    name: &'a str,
+    url: &'a str,
+    database: &'a str,
+    user: &'a str,
+    /// `env`, `command`, `prompt`, `keyring` or `plain`.
+    password_source: &'static str,
+    /// The variable's name for `env`.
+    password_env: Option<&'a str>,
+    autostart: bool,
+}
+
+fn list(config: &Config, json: bool) -> anyhow::Result<Exit> {
+    let rows: Vec<ListRow<'_>> = config
+        .connections
+        .iter()
+        .map(|c| {
+            let (password_source, password_env) = match &c.secret {
+                SecretSource::Env(var) => ("env", Some(var.as_str())),
+                SecretSource::Command(_) => ("command", None),
+                SecretSource::Prompt => ("prompt", None),
+                SecretSource::Keyring { .. } => ("keyring", None),
+                SecretSource::Plain(_) => ("plain", None),
+            };
+            ListRow {
+                name: &c.name,
+                url: &c.url,
+                database: &c.database,
+                user: &c.user,
+                password_source,
+                password_env,
+                autostart: c.autostart,
+            }
+        })
+        .collect();
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "connections": rows });
+        writeln!(stdout, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        for row in &rows {
+            writeln!(
+                stdout,
+                "{:<20} {:<20} {:<20} {}",
+                row.name, row.database, row.user, row.url
+            )?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Life left as the prompt shows it: `59s`, `42m`, `1h05m`.
+fn compact_remaining(secs: i64) -> String {
+    match secs {
+        ..60 => format!("{}s", secs.max(0)),
+        60..3600 => format!("{}m", secs / 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// `actsm prompt NAME`: one file read, no runtime, no client, no log.
+fn prompt(connection: &Connection) -> anyhow::Result<Exit> {
+    let left = TokenCache::open_default()
+        .and_then(|cache| cache.load(connection))
+        .map_or_else(
+            || "-".to_owned(),
+            |t| {
+                let secs = t.remaining(Utc::now()).num_seconds();
+                if secs <= 0 {
+                    "expired".to_owned()
+                } else {
+                    compact_remaining(secs)
+                }
+            },
+        );
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{} {left}", connection.name)?;
+    Ok(Exit::Ok)
+}
+
+/// `actsm logout`.
+fn logout(config: &Config, name: Option<&str>, all: bool) -> anyhow::Result<Exit> {
+    let cache = TokenCache::open_default()
+        .ok_or_else(|| failed(Exit::Failure, "no cache folder: nothing to remove"))?;
+    let removed = if all {
+        cache.remove_all()?
+    } else {
+        let name = name.ok_or_else(|| failed(Exit::Failure, "logout needs a NAME or --all"))?;
+        let current = match config.connection(name) {
+            Some(connection) => usize::from(cache.remove(connection)?),
+            None => 0,
+        };
+        let removed = current + cache.remove_named(name)?;
+        if removed == 0 && config.connection(name).is_none() {
+            find(config, name)?;
+        }
+        removed
+    };
+    let what = name
+        .filter(|_| !all)
+        .map_or_else(String::new, |n| format!(" for '{n}'"));
+    eprintln!(
+        "actsm: {}",
+        paint(
+            &format!("removed {removed} cached token(s){what}"),
+            Colour::Green
+        )
+    );
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn prompt_durations_are_compact() {
+        assert_eq!(compact_remaining(-5), "0s");
+        assert_eq!(compact_remaining(59), "59s");
+        assert_eq!(compact_remaining(42 * 60 + 10), "42m");
+        assert_eq!(compact_remaining(3600 + 5 * 60), "1h05m");
+    }
+
+    #[test]
+    fn exit_codes_order_by_severity() {
+        assert!(Exit::NoToken > Exit::Unreachable);
+        assert_eq!(ExitCode::from(Exit::NoToken), ExitCode::from(6));
     }
 }

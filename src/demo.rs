@@ -137,6 +137,8 @@ pub async fn run() -> anyhow::Result<()> {
             title: format!("demo · simulator at {}", sim.addr()),
             log_path: Some(log_path),
             config_path: Some(config_path),
+            // The demo's tokens are for a simulator that dies with it: cache nothing.
+            token_cache: None,
         },
     )
     .await;

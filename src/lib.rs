@@ -7,12 +7,14 @@
 //! - [`config`]: the connections file and secret sources.
 //! - [`journal`]: the record of every auth exchange.
 //! - [`session`]: the engine, one task per started connection.
+//! - [`cache`]: the token cache on disk, shared by the engine and the commands.
 //! - [`tui`]: the terminal UI: app state, update, drawing.
 //! - [`sim`]: the built-in Act! simulator used by `actsm sim`, `actsm demo` and the tests.
 //! - [`demo`]: `actsm demo`, the TUI on the simulator with a temporary connections file.
 //! - [`cli`]: the command line and its dispatch.
 
 pub mod act;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod demo;

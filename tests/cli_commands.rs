@@ -224,7 +224,7 @@ async fn token_with_a_broken_config_exits_3_and_keeps_the_file() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_json_reports_every_connection_and_the_worst_exit_code() {
     let fx = Fixture::start().await;
-    let out = fx.actsm(&["status", "--json"]).await;
+    let out = fx.actsm(&["status", "--check", "--json"]).await;
 
     // The unreachable one is the worst code.
     assert_eq!(out.status.code(), Some(5), "stderr: {}", stderr(&out));
@@ -258,7 +258,7 @@ async fn status_json_reports_every_connection_and_the_worst_exit_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_of_healthy_names_exits_zero() {
     let fx = Fixture::start().await;
-    let out = fx.actsm(&["status", "acme"]).await;
+    let out = fx.actsm(&["status", "--check", "acme"]).await;
 
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let text = stdout(&out);
@@ -278,7 +278,7 @@ async fn passwords_and_tokens_never_reach_the_log_file() {
     );
     let token = stdout(&token_out).trim().to_owned();
     let _ = fx.actsm(&["token", "typo"]).await;
-    let _ = fx.actsm(&["status", "--json"]).await;
+    let _ = fx.actsm(&["status", "--check", "--json"]).await;
 
     let logs = read_all_files(&fx.state_dir());
     assert!(

@@ -14,13 +14,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
-use crate::act::{ActClient, ClientOptions, Exchange, Issued, Verdict, VerdictKind};
+use crate::act::{ActClient, CallKind, ClientOptions, Exchange, Issued, Verdict, VerdictKind};
+use crate::cache::TokenCache;
 use crate::config::{self, Config, Connection, PromptedSecrets, SecretError, Settings};
-use crate::secret::Secret;
+use crate::journal::JournalEntry;
+use crate::secret::{Secret, Token};
 
 use super::oneshot::{journal_entry, token_status};
 use super::policy::{self, Next};
-use super::{Command, Event, SessionSnapshot, SessionState};
+use super::{Command, Event, SessionSnapshot, SessionState, TokenStatus};
 
 /// Rule for a session started by the user.
 pub const RULE_START: &str = "start (user asked)";
@@ -30,6 +32,8 @@ pub const RULE_AUTOSTART: &str = "autostart";
 pub const RULE_MANUAL: &str = "manual refresh";
 /// Rule for the one Basic authorize after a refused Bearer refresh.
 pub const RULE_FALLBACK: &str = "fallback to Basic after Bearer 401";
+/// Rule for a token taken from the token cache instead of calling the server.
+pub const RULE_FROM_CACHE: &str = "from cache";
 /// Rule for a session started again because its connection changed on reload.
 pub const RULE_RESTART: &str = "restart: connection changed";
 /// Rule for a session started because the user typed its password at the prompt.
@@ -58,7 +62,21 @@ pub struct Engine {
 impl Engine {
     /// Starts the engine for `config` (inside a tokio runtime). Sessions of
     /// connections with `autostart` start at once; others wait for a [`Command`].
+    ///
+    /// This engine uses no token cache; see [`Engine::spawn_with_cache`].
     pub fn spawn(config: Arc<Config>, events_tx: UnboundedSender<Event>) -> Self {
+        Self::spawn_with_cache(config, events_tx, None)
+    }
+
+    /// Like [`Engine::spawn`], sharing tokens through `cache`: every new token
+    /// is written to it, a session starts from a cached token that still has
+    /// its refresh lead left instead of authorizing, and a planned refresh
+    /// takes a newer cached token (one a script obtained) instead of calling.
+    pub fn spawn_with_cache(
+        config: Arc<Config>,
+        events_tx: UnboundedSender<Event>,
+        cache: Option<TokenCache>,
+    ) -> Self {
         let (cmd_tx, cmd_rx) = unbounded_channel();
         let cancel = CancellationToken::new();
         let client = build_client(&config.settings);
@@ -66,6 +84,7 @@ impl Engine {
         let supervisor = Supervisor {
             config,
             client,
+            cache,
             events_tx,
             cancel: cancel.clone(),
             sessions: HashMap::new(),
@@ -136,6 +155,7 @@ struct SessionHandle {
 struct Supervisor {
     config: Arc<Config>,
     client: Result<ActClient, String>,
+    cache: Option<TokenCache>,
     events_tx: UnboundedSender<Event>,
     cancel: CancellationToken,
     sessions: HashMap<String, SessionHandle>,
@@ -354,6 +374,7 @@ impl Supervisor {
             conn,
             settings: self.config.settings.clone(),
             client: self.client.clone(),
+            cache: self.cache.clone(),
             events_tx: self.events_tx.clone(),
             cmd_rx: rx,
             cancel,
@@ -413,6 +434,7 @@ struct Session {
     conn: Connection,
     settings: Settings,
     client: Result<ActClient, String>,
+    cache: Option<TokenCache>,
     events_tx: UnboundedSender<Event>,
     cmd_rx: UnboundedReceiver<SessionCmd>,
     /// Cancelled at shutdown, or when a reload retires this session.
@@ -520,6 +542,21 @@ impl Session {
 
     async fn perform(&mut self, action: Action, rule: String) -> Result<(), Interrupt> {
         self.plan = None;
+        // A session start, or a planned refresh, first looks for a token another
+        // process (or an earlier run) cached: that saves a call to the server.
+        // A restart after a reload looks too: the cache is keyed by the new target.
+        let from_cache = match action {
+            Action::Authorize => {
+                self.snap.token.is_none()
+                    && [RULE_START, RULE_AUTOSTART, RULE_RESTART, RULE_PROMPTED]
+                        .contains(&rule.as_str())
+            }
+            Action::Refresh => rule != RULE_MANUAL && self.snap.token.is_some(),
+        };
+        if from_cache && let Some(status) = self.cached_token() {
+            self.adopt_cached(status);
+            return Ok(());
+        }
         if action == Action::Refresh && self.snap.token.is_some() {
             self.refresh(rule).await
         } else {
@@ -597,7 +634,8 @@ impl Session {
 
         let (url, db) = (self.conn.url.clone(), self.conn.database.clone());
         let assumed = self.settings.assumed_lifetime;
-        let call = async move { client.refresh(&url, &db, &token, assumed).await };
+        let sent = token.clone();
+        let call = async move { client.refresh(&url, &db, &sent, assumed).await };
         let (exchange, result) = self.guarded(call).await?;
         self.record(&exchange, &rule);
 
@@ -607,6 +645,7 @@ impl Session {
                 Next::FallbackToBasic => {
                     // The server no longer takes this token: forget it, try Basic once.
                     self.snap.token = None;
+                    self.uncache(&token);
                     self.snap.last_verdict = Some(verdict);
                     return self.authorize(RULE_FALLBACK.to_owned()).await;
                 }
@@ -686,7 +725,6 @@ impl Session {
     }
 
     fn valid(&mut self, issued: Issued, exchange: &Exchange) {
-        let now = Utc::now();
         self.skew = exchange
             .server_date
             .map(|server| server - exchange.at)
@@ -694,6 +732,84 @@ impl Session {
             .unwrap_or_default();
 
         let status = token_status(issued, exchange);
+        self.cache_store(&status);
+        self.snap.tokens_obtained = self.snap.tokens_obtained.saturating_add(1);
+        self.hold(status, exchange.verdict.clone());
+    }
+
+    /// A cached token for this connection that is worth taking: it has the
+    /// refresh lead (plus a margin) left and, when a token is held, expires later.
+    fn cached_token(&self) -> Option<TokenStatus> {
+        let cache = self.cache.as_ref()?;
+        let cached = cache.load(&self.conn)?;
+        let now = Utc::now();
+        let needed = cached.required_life(&self.settings, None) + MIN_REFRESH_GAP;
+        if !cached.has_life(needed, now) {
+            return None;
+        }
+        if let Some(held) = &self.snap.token
+            && (cached.expiry.expires_at <= held.expiry.expires_at || cached.token == held.token)
+        {
+            return None;
+        }
+        Some(cached.to_status())
+    }
+
+    /// Holds a token taken from the cache; journaled with no server call.
+    fn adopt_cached(&mut self, status: TokenStatus) {
+        let entry = JournalEntry {
+            at: Utc::now(),
+            connection: self.conn.name.clone(),
+            call: CallKind::Authorize,
+            status: None,
+            reason: None,
+            latency: Duration::ZERO,
+            verdict: Verdict::ok(),
+            meter: None,
+            rule: RULE_FROM_CACHE.to_owned(),
+        };
+        tracing::info!(
+            connection = %self.conn.name,
+            token = %status.token.fingerprint(),
+            rule = RULE_FROM_CACHE,
+            "token taken from the cache"
+        );
+        let _ = self.events_tx.send(Event::Journal(entry));
+        // The cached token's server clock is unknown: plan on ours.
+        self.skew = TimeDelta::zero();
+        self.hold(status, Verdict::ok());
+    }
+
+    /// Writes a new token to the cache off the async threads (a file write and an fsync).
+    fn cache_store(&self, status: &TokenStatus) {
+        let Some(cache) = self.cache.clone() else {
+            return;
+        };
+        let (conn, status) = (self.conn.clone(), status.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = cache.store(&conn, &status) {
+                tracing::warn!(connection = %conn.name, "could not write the token cache: {e}");
+            }
+        });
+    }
+
+    /// Drops the cached token when it is `rejected`, so scripts stop receiving it.
+    fn uncache(&self, rejected: &Token) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        if cache
+            .load(&self.conn)
+            .is_some_and(|cached| &cached.token == rejected)
+            && let Err(e) = cache.remove(&self.conn)
+        {
+            tracing::warn!(connection = %self.conn.name, "could not remove a refused cached token: {e}");
+        }
+    }
+
+    /// Holds `status` as the session's token and plans its refresh.
+    fn hold(&mut self, status: TokenStatus, verdict: Verdict) {
+        let now = Utc::now();
         let lead = policy::refresh_lead(&status.expiry, &self.settings);
         let planned =
             policy::refresh_at(&status.expiry, &self.settings, self.rng.f64()) - self.skew;
@@ -714,8 +830,7 @@ impl Session {
         self.snap.next_refresh_at = Some(at);
         self.snap.retry_at = None;
         self.snap.failures = 0;
-        self.snap.tokens_obtained = self.snap.tokens_obtained.saturating_add(1);
-        self.snap.last_verdict = Some(exchange.verdict.clone());
+        self.snap.last_verdict = Some(verdict);
         self.emit();
     }
 

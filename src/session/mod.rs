@@ -8,8 +8,8 @@ mod oneshot;
 pub mod policy;
 
 pub use engine::{
-    Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_MANUAL, RULE_PROMPTED, RULE_RESTART,
-    RULE_START,
+    Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_FROM_CACHE, RULE_MANUAL,
+    RULE_PROMPTED, RULE_RESTART, RULE_START,
 };
 pub use oneshot::{RULE_ONE_SHOT, authorize_once};
 

@@ -53,6 +53,8 @@ pub struct TuiOptions {
     pub log_path: Option<PathBuf>,
     /// The connections file that was read or looked for (shown when there are no connections).
     pub config_path: Option<PathBuf>,
+    /// The token cache the engine shares with the commands; `None` for none (the demo).
+    pub token_cache: Option<crate::cache::TokenCache>,
 }
 
 /// Runs the terminal UI until the user quits.
@@ -74,7 +76,7 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
         .draw(|frame| app.render(frame))
         .context("drawing the screen")?;
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::spawn(Arc::clone(&config), events_tx);
+    let engine = Engine::spawn_with_cache(Arc::clone(&config), events_tx, options.token_cache);
 
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
