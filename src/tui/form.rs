@@ -507,9 +507,14 @@ impl ConnectionForm {
     /// The hint drawn beside a field that has no error.
     fn hint(&self, field: FormField) -> Option<String> {
         Some(match field {
-            FormField::LoginUrl => "paste the browser login URL: fills API URL".to_owned(),
+            FormField::LoginUrl => match cloud_base_from_login_url(self.login_url.value()) {
+                Err(_) if !self.login_url.value().trim().is_empty() => {
+                    "! not an http(s) login URL yet".to_owned()
+                }
+                _ => "paste a browser login URL here".to_owned(),
+            },
             FormField::SecretKind => match self.kind {
-                SecretKind::Prompt => "typed in the app when it starts; kept in memory".to_owned(),
+                SecretKind::Prompt => "asked in the app at start".to_owned(),
                 _ => "←/→ to choose".to_owned(),
             },
             FormField::SecretValue => match self.kind {
@@ -535,7 +540,7 @@ impl ConnectionForm {
         };
         let width = area.width.min(100);
         let inner = usize::from(width.saturating_sub(2));
-        let value_width = inner.saturating_sub(LABEL + 3).clamp(10, 44);
+        let value_width = (inner.saturating_sub(LABEL + 3) * 55 / 100).clamp(10, 44);
         let note_width = inner.saturating_sub(LABEL + 3 + value_width + 1);
 
         let mut lines: Vec<Line<'static>> = Vec::new();
@@ -561,7 +566,8 @@ impl ConnectionForm {
                 ),
             ];
             let error = self.error_for(field);
-            let beside_error = note_width >= 24;
+            let beside_error =
+                error.is_some_and(|e| e.message.chars().count() < note_width.saturating_sub(1));
             if let Some(error) = error {
                 if beside_error {
                     spans.push(Span::styled(
