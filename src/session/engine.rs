@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -15,9 +15,10 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
 use crate::act::{ActClient, ClientOptions, Exchange, Issued, Verdict, VerdictKind};
-use crate::config::{Config, Connection, Settings};
+use crate::config::{self, Config, Connection, PromptedSecrets, SecretError, Settings};
+use crate::secret::Secret;
 
-use super::oneshot::{journal_entry, resolve_secret, token_status};
+use super::oneshot::{journal_entry, token_status};
 use super::policy::{self, Next};
 use super::{Command, Event, SessionSnapshot, SessionState};
 
@@ -29,6 +30,13 @@ pub const RULE_AUTOSTART: &str = "autostart";
 pub const RULE_MANUAL: &str = "manual refresh";
 /// Rule for the one Basic authorize after a refused Bearer refresh.
 pub const RULE_FALLBACK: &str = "fallback to Basic after Bearer 401";
+/// Rule for a session started again because its connection changed on reload.
+pub const RULE_RESTART: &str = "restart: connection changed";
+/// Rule for a session started because the user typed its password at the prompt.
+pub const RULE_PROMPTED: &str = "start (password typed)";
+
+/// The verdict detail of a `password_prompt` session that has no password yet.
+pub const PROMPT_NEEDED: &str = "password needed: type it at the prompt (Enter)";
 
 /// The connect timeout never exceeds this, whatever the request timeout.
 const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(10);
@@ -53,18 +61,7 @@ impl Engine {
     pub fn spawn(config: Arc<Config>, events_tx: UnboundedSender<Event>) -> Self {
         let (cmd_tx, cmd_rx) = unbounded_channel();
         let cancel = CancellationToken::new();
-
-        let timeout = config.settings.timeout;
-        let options = ClientOptions {
-            timeout,
-            connect_timeout: timeout.min(CONNECT_TIMEOUT_CAP),
-        };
-        // A client that cannot be built (no TLS roots, ...) fails every session
-        // with the reason instead of taking the whole program down.
-        let client = ActClient::new(&options).map_err(|e| {
-            tracing::error!("cannot build the HTTP client: {e:#}");
-            format!("cannot build the HTTP client: {e:#}")
-        });
+        let client = build_client(&config.settings);
 
         let supervisor = Supervisor {
             config,
@@ -72,6 +69,7 @@ impl Engine {
             events_tx,
             cancel: cancel.clone(),
             sessions: HashMap::new(),
+            prompted: Arc::new(Mutex::new(PromptedSecrets::new())),
         };
         tokio::spawn(supervisor.run(cmd_rx));
         Self { cmd_tx, cancel }
@@ -97,13 +95,51 @@ impl Drop for Engine {
     }
 }
 
+/// Builds the HTTP client for `settings`. A client that cannot be built (no
+/// TLS roots, ...) fails every session with the reason instead of taking the
+/// whole program down.
+fn build_client(settings: &Settings) -> Result<ActClient, String> {
+    let options = ClientOptions {
+        timeout: settings.timeout,
+        connect_timeout: settings.timeout.min(CONNECT_TIMEOUT_CAP),
+    };
+    ActClient::new(&options).map_err(|e| {
+        tracing::error!("cannot build the HTTP client: {e:#}");
+        format!("cannot build the HTTP client: {e:#}")
+    })
+}
+
+/// The passwords typed at the prompt, shared by the supervisor (which stores
+/// them) and the sessions (which read them and forget a refused one).
+///
+/// Only ever locked for a lookup, insert or removal, never across an await.
+type SharedPrompted = Arc<Mutex<PromptedSecrets>>;
+
+/// Locks the prompted passwords. A panic while the lock was held cannot leave
+/// a half-written map (every use is one `HashMap` call), so poison is ignored.
+fn lock(prompted: &SharedPrompted) -> std::sync::MutexGuard<'_, PromptedSecrets> {
+    prompted.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The supervisor's hold on one session task.
+struct SessionHandle {
+    tx: UnboundedSender<SessionCmd>,
+    /// Cancelled to retire this one task (a child of the engine's token).
+    cancel: CancellationToken,
+    /// True once asked to start (or refresh) and not stopped since: the
+    /// session is not Idle or Stopped. Kept here rather than read from the
+    /// task so that a Start still queued counts too.
+    active: bool,
+}
+
 /// Routes commands to session tasks, spawning a task on a connection's first start.
 struct Supervisor {
     config: Arc<Config>,
     client: Result<ActClient, String>,
     events_tx: UnboundedSender<Event>,
     cancel: CancellationToken,
-    sessions: HashMap<String, UnboundedSender<SessionCmd>>,
+    sessions: HashMap<String, SessionHandle>,
+    prompted: SharedPrompted,
 }
 
 impl Supervisor {
@@ -144,9 +180,10 @@ impl Supervisor {
             Command::Stop(name) => {
                 if !self.knows(&name) {
                     tracing::warn!(connection = %name, "stop: no such connection; ignored");
-                } else if let Some(tx) = self.sessions.get(&name) {
+                } else if let Some(handle) = self.sessions.get_mut(&name) {
+                    handle.active = false;
                     // A task that is gone has nothing left to stop.
-                    let _ = tx.send(SessionCmd::Stop);
+                    let _ = handle.tx.send(SessionCmd::Stop);
                 } else {
                     tracing::debug!(connection = %name, "stop: session never started");
                 }
@@ -162,26 +199,134 @@ impl Supervisor {
                     self.dispatch(&name, SessionCmd::Start { rule: RULE_START });
                 }
             }
-            // TODO(#3): apply the diff and hold prompted secrets (in progress on a branch).
-            Command::Reload(_) | Command::ProvideSecret(..) => {
-                tracing::warn!("reload and prompted secrets are not handled yet; ignored");
+            Command::Reload(config) => self.reload(config),
+            Command::ProvideSecret(name, secret) => self.provide_secret(&name, secret),
+        }
+    }
+
+    /// Applies a new connections file: sessions of unchanged connections keep
+    /// running with their tokens; removed ones end; changed ones end and, if
+    /// they were active, start again for the new target; added ones start if
+    /// they have `autostart`. New settings reach every session for its next call.
+    fn reload(&mut self, new: Arc<Config>) {
+        let diff = config::diff(&self.config, &new);
+        if diff.is_empty() {
+            self.config = new;
+            return;
+        }
+        tracing::info!(
+            added = diff.added.len(),
+            removed = diff.removed.len(),
+            changed = diff.changed.len(),
+            unchanged = diff.unchanged.len(),
+            settings_changed = diff.settings_changed,
+            "connections reloaded"
+        );
+
+        for name in &diff.removed {
+            self.retire(name);
+            // The UI may drop the row on this; it also rebuilds its list from the new config.
+            let mut last = SessionSnapshot::idle(name.clone());
+            last.state = SessionState::Stopped;
+            let _ = self.events_tx.send(Event::SessionChanged(last));
+        }
+        let mut restart = Vec::new();
+        for name in &diff.changed {
+            if self.retire(name) {
+                restart.push(name.clone());
+            } else {
+                // Whatever the old session showed was about the old target.
+                let _ = self
+                    .events_tx
+                    .send(Event::SessionChanged(SessionSnapshot::idle(name.clone())));
             }
         }
+
+        if diff.settings_changed {
+            if new.settings.timeout != self.config.settings.timeout {
+                self.client = build_client(&new.settings);
+            }
+            for handle in self.sessions.values() {
+                // Tokens are kept; the session uses these from its next call on.
+                let _ = handle.tx.send(SessionCmd::Settings {
+                    settings: new.settings.clone(),
+                    client: self.client.clone(),
+                });
+            }
+        }
+        self.config = new;
+
+        for name in restart {
+            self.dispatch(&name, SessionCmd::Start { rule: RULE_RESTART });
+        }
+        let autostart: Vec<String> = diff
+            .added
+            .iter()
+            .filter(|name| self.config.connection(name).is_some_and(|c| c.autostart))
+            .cloned()
+            .collect();
+        for name in autostart {
+            self.dispatch(
+                &name,
+                SessionCmd::Start {
+                    rule: RULE_AUTOSTART,
+                },
+            );
+        }
+    }
+
+    /// Ends the task of `name` for good, abandoning any call in flight, and
+    /// forgets its typed password (it was for the old target). Returns whether
+    /// the session was active.
+    fn retire(&mut self, name: &str) -> bool {
+        lock(&self.prompted).remove(name);
+        let Some(handle) = self.sessions.remove(name) else {
+            return false;
+        };
+        // Cancelling first means the task sends nothing more, so none of its
+        // events can land after those of the session that replaces it.
+        handle.cancel.cancel();
+        handle.active
+    }
+
+    /// Keeps the password typed for `name` (in memory only) and starts its session.
+    fn provide_secret(&mut self, name: &str, secret: Secret) {
+        let Some(conn) = self.config.connection(name) else {
+            tracing::warn!(connection = %name, "password typed for no such connection; dropped");
+            return;
+        };
+        if !conn.secret.needs_prompt() {
+            // Its source never consults typed passwords: do not hold one for nothing.
+            tracing::warn!(
+                connection = %name,
+                "password typed for a connection that does not use password_prompt; dropped"
+            );
+            return;
+        }
+        lock(&self.prompted).insert(name, secret);
+        self.dispatch(
+            name,
+            SessionCmd::Start {
+                rule: RULE_PROMPTED,
+            },
+        );
     }
 
     fn knows(&self, name: &str) -> bool {
         self.config.connections.iter().any(|c| c.name == name)
     }
 
-    /// Sends `cmd` to the session of `name`, spawning its task if needed.
+    /// Sends `cmd` (a start or a refresh) to the session of `name`, spawning
+    /// its task if needed.
     fn dispatch(&mut self, name: &str, cmd: SessionCmd) {
         let Some(conn) = self.config.connections.iter().find(|c| c.name == name) else {
             tracing::warn!(connection = %name, "no such connection; command ignored");
             return;
         };
 
-        if let Some(tx) = self.sessions.get(name) {
-            match tx.send(cmd) {
+        if let Some(handle) = self.sessions.get_mut(name) {
+            handle.active = true;
+            match handle.tx.send(cmd) {
                 Ok(()) => return,
                 // The task ended (only after a panic): start a fresh one below.
                 Err(e) => return self.spawn_session(conn.clone(), e.0),
@@ -194,7 +339,15 @@ impl Supervisor {
         let (tx, rx) = unbounded_channel();
         // Cannot fail: the receiver is alive right here.
         let _ = tx.send(first);
-        self.sessions.insert(conn.name.clone(), tx);
+        let cancel = self.cancel.child_token();
+        self.sessions.insert(
+            conn.name.clone(),
+            SessionHandle {
+                tx,
+                cancel: cancel.clone(),
+                active: true,
+            },
+        );
 
         let session = Session {
             snap: SessionSnapshot::idle(conn.name.clone()),
@@ -203,7 +356,8 @@ impl Supervisor {
             client: self.client.clone(),
             events_tx: self.events_tx.clone(),
             cmd_rx: rx,
-            cancel: self.cancel.clone(),
+            cancel,
+            prompted: Arc::clone(&self.prompted),
             plan: None,
             skew: TimeDelta::zero(),
             rng: fastrand::Rng::new(),
@@ -214,7 +368,7 @@ impl Supervisor {
 }
 
 /// What the supervisor tells a session task.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum SessionCmd {
     /// Authorize now unless a token is held; `rule` names who asked.
     Start { rule: &'static str },
@@ -222,6 +376,12 @@ enum SessionCmd {
     RefreshNow,
     /// Abandon any call in flight, forget the token.
     Stop,
+    /// `[settings]` changed: use these (and this client, built for their
+    /// timeout) from the next call on. The token and the planned call stay.
+    Settings {
+        settings: Settings,
+        client: Result<ActClient, String>,
+    },
 }
 
 /// Which call a session makes.
@@ -255,7 +415,9 @@ struct Session {
     client: Result<ActClient, String>,
     events_tx: UnboundedSender<Event>,
     cmd_rx: UnboundedReceiver<SessionCmd>,
+    /// Cancelled at shutdown, or when a reload retires this session.
     cancel: CancellationToken,
+    prompted: SharedPrompted,
     snap: SessionSnapshot,
     plan: Option<Plan>,
     /// Server clock minus local clock, when it is off by more than the tolerance.
@@ -318,7 +480,17 @@ impl Session {
                 self.stop();
                 None
             }
+            SessionCmd::Settings { settings, client } => {
+                self.apply_settings(settings, client);
+                None
+            }
         }
+    }
+
+    fn apply_settings(&mut self, settings: Settings, client: Result<ActClient, String>) {
+        tracing::debug!(connection = %self.conn.name, "new settings apply from the next call");
+        self.settings = settings;
+        self.client = client;
     }
 
     fn stop(&mut self) {
@@ -366,18 +538,24 @@ impl Session {
             }
         };
 
-        let source = self.conn.secret.clone();
-        let timeout = self.settings.timeout;
-        let secret = self
-            .guarded(async move { resolve_secret(&source, timeout).await })
-            .await?;
-        let password = match secret {
+        let password = match self.resolve_password().await? {
             Ok(p) => p,
-            Err(verdict) => {
+            Err(SecretError::NeedsPrompt) => {
+                let verdict = Verdict::new(VerdictKind::Secret, PROMPT_NEEDED.to_owned());
+                self.fail(verdict, Next::Fail, None);
+                // Once per attempt: the UI opens its prompt and answers with ProvideSecret.
+                let _ = self
+                    .events_tx
+                    .send(Event::SecretNeeded(self.conn.name.clone()));
+                return Ok(());
+            }
+            Err(e) => {
+                let verdict = Verdict::new(VerdictKind::Secret, e.to_string());
                 self.fail(verdict, Next::Fail, None);
                 return Ok(());
             }
         };
+        let prompted_password = self.conn.secret.needs_prompt().then(|| password.clone());
 
         let (url, db, user) = (
             self.conn.url.clone(),
@@ -392,6 +570,11 @@ impl Session {
         match result {
             Ok(issued) => self.valid(issued, &exchange),
             Err(verdict) => {
+                if verdict.kind == VerdictKind::Unauthorized
+                    && let Some(used) = prompted_password
+                {
+                    self.forget_prompted(&used);
+                }
                 let next = match policy::classify(&verdict) {
                     // A Basic call has no fallback: a refused token here is a refusal.
                     Next::FallbackToBasic => Next::Fail,
@@ -433,8 +616,39 @@ impl Session {
         Ok(())
     }
 
+    /// Obtains the password from the connection's source; a `password_prompt`
+    /// source is answered from the passwords typed so far.
+    async fn resolve_password(&mut self) -> Result<Result<Secret, SecretError>, Interrupt> {
+        // Copy out just this connection's password, so the lock is released
+        // before anything awaits and no other password leaves the map.
+        let mut typed = PromptedSecrets::new();
+        if self.conn.secret.needs_prompt()
+            && let Some(secret) = lock(&self.prompted).get(&self.conn.name)
+        {
+            typed.insert(self.conn.name.clone(), secret.clone());
+        }
+
+        let source = self.conn.secret.clone();
+        let name = self.conn.name.clone();
+        let timeout = self.settings.timeout;
+        self.guarded(async move { source.resolve_with(&name, &typed, timeout).await })
+            .await
+    }
+
+    /// The server refused the typed password (401): forget it, so that the
+    /// next Start asks again rather than sending a typo forever. Only the
+    /// very password that was refused is removed; one typed meanwhile stays.
+    fn forget_prompted(&self, used: &Secret) {
+        let mut prompted = lock(&self.prompted);
+        if prompted.get(&self.conn.name) == Some(used) {
+            prompted.remove(&self.conn.name);
+            tracing::info!(connection = %self.conn.name, "typed password refused; forgotten");
+        }
+    }
+
     /// Runs `fut` while still obeying Stop and shutdown; other commands that
-    /// arrive meanwhile are moot (the exchange in flight answers them).
+    /// arrive meanwhile are moot (the exchange in flight answers them), except
+    /// new settings, which are kept for the next call.
     async fn guarded<F: Future>(&mut self, fut: F) -> Result<F::Output, Interrupt> {
         tokio::pin!(fut);
         loop {
@@ -444,6 +658,9 @@ impl Session {
                 cmd = self.cmd_rx.recv() => match cmd {
                     None => return Err(Interrupt::Shutdown),
                     Some(SessionCmd::Stop) => return Err(Interrupt::Stop),
+                    Some(SessionCmd::Settings { settings, client }) => {
+                        self.apply_settings(settings, client);
+                    }
                     Some(other) => tracing::debug!(
                         connection = %self.conn.name, ?other, "exchange in flight; command ignored"
                     ),
@@ -564,6 +781,10 @@ impl Session {
 
     /// Sends the whole snapshot; logs state changes (name and verdict label only).
     fn emit(&mut self) {
+        if self.cancel.is_cancelled() {
+            // Retired by a reload (or shutting down): a successor may already report.
+            return;
+        }
         if self.snap.state != self.logged_state {
             let verdict = self
                 .snap

@@ -7,7 +7,10 @@ mod engine;
 mod oneshot;
 pub mod policy;
 
-pub use engine::{Engine, RULE_AUTOSTART, RULE_FALLBACK, RULE_MANUAL, RULE_START};
+pub use engine::{
+    Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_MANUAL, RULE_PROMPTED, RULE_RESTART,
+    RULE_START,
+};
 pub use oneshot::{RULE_ONE_SHOT, authorize_once};
 
 use chrono::{DateTime, Utc};

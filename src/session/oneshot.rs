@@ -17,12 +17,23 @@ pub const RULE_ONE_SHOT: &str = "one-shot (command line)";
 /// `/authorize`, decode. For `actsm token` and `actsm status`.
 ///
 /// The journal entry is `None` when no exchange happened (the secret could not
-/// be obtained); the verdict then has kind [`VerdictKind::Secret`].
+/// be obtained); the verdict then has kind [`VerdictKind::Secret`]. A
+/// `password_prompt` connection always gets such a verdict: nobody is there
+/// to type the password, so the detail points to the sources scripts can use.
 pub async fn authorize_once(
     client: &ActClient,
     conn: &Connection,
     settings: &Settings,
 ) -> (Option<JournalEntry>, Result<TokenStatus, Verdict>) {
+    if conn.secret.needs_prompt() {
+        let detail = format!(
+            "connection '{}' uses password_prompt, which only the TUI can ask for; \
+             use password_env, password_command or keyring for scripts",
+            conn.name
+        );
+        return (None, Err(Verdict::new(VerdictKind::Secret, detail)));
+    }
+
     let password = match resolve_secret(&conn.secret, settings.timeout).await {
         Ok(p) => p,
         Err(verdict) => return (None, Err(verdict)),
