@@ -1,5 +1,5 @@
 //! The add/edit/delete forms, the password prompt, the filter and sort, and
-//! saving through the app's own path (App -> EditRequest -> ConfigStore -> Message).
+//! saving through the app's own path (`App` -> `EditRequest` -> `ConfigStore` -> `Message`).
 
 mod tui_common;
 
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actsm::config::{self, Connection, DraftField, SecretSource};
 use actsm::secret::Secret;
 use actsm::session::{Command, Event};
+use actsm::tui::app::SortKey;
 use actsm::tui::store::{ConfigStore, EditRequest};
 use actsm::tui::{App, Message, TuiOptions};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -314,7 +315,6 @@ fn sort_cycles_group_name_time_left_state() {
         app.update(Message::Engine(Event::SessionChanged(snapshot)));
     }
 
-    use actsm::tui::app::SortKey;
     assert_eq!(app.sort(), SortKey::Group);
     // Grouped first by group, ungrouped last.
     assert_eq!(app.visible_names(), vec!["initech", "acme", "globex"]);
