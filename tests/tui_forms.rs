@@ -418,8 +418,8 @@ password_env = \"PROD_PW\" # from the shell
 
 fn file_app(dir: &tempfile::TempDir) -> (App, ConfigStore, std::path::PathBuf) {
     let path = dir.path().join("connections.toml");
-    std::fs::write(&path, COMMENTED).unwrap();
-    let config = config::load(&path).unwrap();
+    std::fs::write(&path, COMMENTED).expect("write the test file");
+    let config = config::load(&path).expect("the test file loads");
     let app = App::new(
         &config,
         &TuiOptions {
