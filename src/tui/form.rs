@@ -653,6 +653,17 @@ impl ConnectionForm {
                 (shown, Some(cursor.min(width.saturating_sub(1))))
             }
             f => match self.input(f) {
+                Some(input) if f != self.focus => {
+                    // Not being edited: all of it, or its end (a URL's tail says most).
+                    let room = width.saturating_sub(1);
+                    let count = input.value().chars().count();
+                    if count <= room {
+                        (input.value().to_owned(), None)
+                    } else {
+                        let tail: String = input.value().chars().skip(count + 1 - room).collect();
+                        (format!("…{tail}"), None)
+                    }
+                }
                 Some(input) => {
                     let scroll = input.visual_scroll(width.saturating_sub(1));
                     let shown: String = input
