@@ -241,7 +241,7 @@ fn empty_config_explains_how_to_add_a_connection() {
     assert!(text.contains("No connections configured."), "{text}");
     assert!(text.contains("/home/jdoe/.config/actsm/connections.toml"));
     assert!(text.contains("actsm demo"));
-    assert!(text.contains("README"));
+    assert!(text.contains("Press a to add one"), "{text}");
     insta::assert_snapshot!(terminal.backend());
 }
 

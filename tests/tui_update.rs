@@ -29,7 +29,7 @@ fn keys_send_commands_for_the_selected_connection() {
         vec![Command::RefreshNow("globex".into())]
     );
     assert_eq!(ch(&mut app, 'x'), vec![Command::Stop("globex".into())]);
-    assert_eq!(ch(&mut app, 'a'), vec![Command::StartAll]);
+    assert_eq!(ch(&mut app, 'A'), vec![Command::StartAll]);
     assert!(!app.should_quit());
 }
 

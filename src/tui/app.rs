@@ -1,15 +1,21 @@
 //! The UI's state and its `update`: no IO, no drawing, no clock reads.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler as _;
 
 use super::TuiOptions;
+use super::form::{ConnectionForm, FormMode, FormOutcome, MaskedInput};
 use super::message::Message;
+use super::popup::{Notice, PasswordPrompt};
+use super::store::EditRequest;
 use super::theme::Theme;
-use crate::config::{Config, SecretSource};
+use crate::config::{Config, Connection, ConnectionDraft, FieldError, SecretSource};
 use crate::journal::JournalEntry;
 use crate::secret::Token;
 use crate::session::{Command, Event, SessionSnapshot, SessionState};
@@ -33,6 +39,90 @@ pub struct ConnectionInfo {
     pub user: String,
     /// True when the password is plain text in the file.
     pub plain_password: bool,
+    /// The group label, if any.
+    pub group: Option<String>,
+    /// The accent colour as written in the file, if any.
+    pub color: Option<String>,
+    /// The free-form note, if any.
+    pub note: Option<String>,
+    /// Started with the TUI.
+    pub autostart: bool,
+    /// Where the password comes from, in a few words.
+    pub secret_kind: &'static str,
+}
+
+impl ConnectionInfo {
+    fn from_connection(c: &Connection) -> Self {
+        Self {
+            name: c.name.clone(),
+            database: c.database.clone(),
+            url: c.url.clone(),
+            user: c.user.clone(),
+            plain_password: matches!(c.secret, SecretSource::Plain(_)),
+            group: c.group.clone(),
+            color: c.color.clone(),
+            note: c.note.clone(),
+            autostart: c.autostart,
+            secret_kind: match c.secret {
+                SecretSource::Env(_) => "environment variable",
+                SecretSource::Command(_) => "command",
+                SecretSource::Prompt => "prompt",
+                SecretSource::Keyring { .. } => "OS keyring",
+                SecretSource::Plain(_) => "plain text",
+            },
+        }
+    }
+
+    /// True when `needle` (already lower-case) is in the name, group, database or user.
+    fn matches(&self, needle: &str) -> bool {
+        needle.is_empty()
+            || [
+                Some(self.name.as_str()),
+                self.group.as_deref(),
+                Some(self.database.as_str()),
+                Some(self.user.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|field| field.to_lowercase().contains(needle))
+    }
+}
+
+/// How the connection list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// By group, then name; ungrouped connections last.
+    #[default]
+    Group,
+    /// By name.
+    Name,
+    /// Soonest expiry first; connections without a token last.
+    TimeLeft,
+    /// Trouble first: failed, backoff, working, valid, stopped, idle.
+    State,
+}
+
+impl SortKey {
+    /// The next order `s` switches to.
+    #[must_use]
+    pub fn next(self) -> Self {
+        match self {
+            Self::Group => Self::Name,
+            Self::Name => Self::TimeLeft,
+            Self::TimeLeft => Self::State,
+            Self::State => Self::Group,
+        }
+    }
+
+    /// The word shown in the list's title.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Group => "group",
+            Self::Name => "name",
+            Self::TimeLeft => "time left",
+            Self::State => "state",
+        }
+    }
 }
 
 /// A transient message in the status bar.
@@ -46,11 +136,18 @@ pub struct StatusMessage {
     pub until: DateTime<Utc>,
 }
 
+/// What the notice says when the file changed on disk but does not load.
+const RELOAD_FAILED: &str = "The connections file changed on disk but cannot be loaded; the \
+    connections shown keep running as before. Fix the file and save it again: it is reloaded \
+    on the next change.";
+
 /// The state of the terminal UI.
 #[derive(Debug)]
 pub struct App {
     /// What the header shows: `"demo"` or the config path.
     pub(crate) title: String,
+    /// The config the engine runs (the app's source for edit forms).
+    config: Arc<Config>,
     /// The configured connections, in file order.
     pub(crate) connections: Vec<ConnectionInfo>,
     /// The latest snapshot of each connection's session, same order; `None` until the
@@ -58,10 +155,28 @@ pub struct App {
     pub(crate) sessions: Vec<Option<SessionSnapshot>>,
     /// Every exchange seen, newest first.
     pub(crate) journal: VecDeque<JournalEntry>,
-    /// The selected row of the connection list.
+    /// The selected connection, as an index into `connections`.
     pub(crate) selected: usize,
     /// Whether the help overlay is up.
     pub(crate) help_open: bool,
+    /// The list filter as typed (`/`).
+    pub(crate) filter: Input,
+    /// True while keys go into the filter.
+    pub(crate) filter_typing: bool,
+    /// The list order.
+    pub(crate) sort: SortKey,
+    /// The add/edit form, when open.
+    pub(crate) form: Option<ConnectionForm>,
+    /// The connection whose deletion waits for confirmation.
+    pub(crate) confirm_delete: Option<String>,
+    /// A message the user must acknowledge.
+    pub(crate) notice: Option<Notice>,
+    /// The password prompt, when open.
+    pub(crate) prompt: Option<PasswordPrompt>,
+    /// Connections whose password prompt waits behind the open one.
+    prompt_queue: VecDeque<String>,
+    /// Edits waiting for the loop to write them.
+    edits: Vec<EditRequest>,
     /// Set when the user asked to quit.
     quit: bool,
     /// The current time, as last told by a [`Message::Tick`].
@@ -90,21 +205,25 @@ impl App {
         let connections: Vec<ConnectionInfo> = config
             .connections
             .iter()
-            .map(|c| ConnectionInfo {
-                name: c.name.clone(),
-                database: c.database.clone(),
-                url: c.url.clone(),
-                user: c.user.clone(),
-                plain_password: matches!(c.secret, SecretSource::Plain(_)),
-            })
+            .map(ConnectionInfo::from_connection)
             .collect();
-        App {
+        let mut app = App {
             title: options.title.clone(),
+            config: Arc::new(config.clone()),
             sessions: vec![None; connections.len()],
             connections,
             journal: VecDeque::new(),
             selected: 0,
             help_open: false,
+            filter: Input::default(),
+            filter_typing: false,
+            sort: SortKey::default(),
+            form: None,
+            confirm_delete: None,
+            notice: None,
+            prompt: None,
+            prompt_queue: VecDeque::new(),
+            edits: Vec::new(),
             quit: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
             offset: FixedOffset::east_opt(0).expect("offset 0 is in range"),
@@ -114,7 +233,9 @@ impl App {
             config_path: config.path.clone().or_else(|| options.config_path.clone()),
             log_path: options.log_path.clone(),
             theme: Theme::default(),
-        }
+        };
+        app.select_first_visible();
+        app
     }
 
     /// Shows wall-clock times in `offset` (the loop passes the local one).
@@ -132,14 +253,16 @@ impl App {
         self.quit
     }
 
-    /// The selected connection's index in the list.
+    /// The selected connection's index in file order.
     pub fn selected(&self) -> usize {
         self.selected
     }
 
-    /// The selected connection's name, if there are any connections.
+    /// The selected connection's name, if one is shown (none when the list is
+    /// empty or the filter hides every row).
     pub fn selected_name(&self) -> Option<&str> {
-        self.connections.get(self.selected).map(|c| c.name.as_str())
+        self.selected_index()
+            .map(|i| self.connections[i].name.as_str())
     }
 
     /// Whether the help overlay is up.
@@ -173,6 +296,141 @@ impl App {
         self.clipboard.take()
     }
 
+    /// Takes the edits the user asked for, for the loop to write (see
+    /// [`super::store::ConfigStore::apply`]) and answer with a message.
+    pub fn take_edits(&mut self) -> Vec<EditRequest> {
+        std::mem::take(&mut self.edits)
+    }
+
+    /// The list filter as typed.
+    pub fn filter_text(&self) -> &str {
+        self.filter.value()
+    }
+
+    /// The list order.
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
+    /// The open add/edit form.
+    pub fn form(&self) -> Option<&ConnectionForm> {
+        self.form.as_ref()
+    }
+
+    /// The connection whose password prompt is open.
+    pub fn prompt_for(&self) -> Option<&str> {
+        self.prompt.as_ref().map(|p| p.name.as_str())
+    }
+
+    /// The notice popup, when one is up.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// The connection whose deletion waits for a yes.
+    pub fn confirming_delete(&self) -> Option<&str> {
+        self.confirm_delete.as_deref()
+    }
+
+    /// The names of the rows shown, in list order.
+    pub fn visible_names(&self) -> Vec<&str> {
+        self.visible()
+            .into_iter()
+            .map(|i| self.connections[i].name.as_str())
+            .collect()
+    }
+
+    /// Indexes of the rows shown (filter applied), in list order.
+    pub(crate) fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.value().trim().to_lowercase();
+        let mut rows: Vec<usize> = (0..self.connections.len())
+            .filter(|&i| self.connections[i].matches(&needle))
+            .collect();
+        let name = |i: usize| self.connections[i].name.to_lowercase();
+        match self.sort {
+            SortKey::Group => rows.sort_by_cached_key(|&i| {
+                let group = self.connections[i].group.as_deref().map(str::to_lowercase);
+                (group.is_none(), group, name(i))
+            }),
+            SortKey::Name => rows.sort_by_cached_key(|&i| name(i)),
+            SortKey::TimeLeft => rows.sort_by_cached_key(|&i| {
+                let expires = self.sessions[i]
+                    .as_ref()
+                    .and_then(|s| s.token.as_ref())
+                    .filter(|_| {
+                        !matches!(
+                            self.state_of(i),
+                            SessionState::Idle | SessionState::Stopped | SessionState::Failed
+                        )
+                    })
+                    .map(|t| t.expiry.expires_at);
+                (expires.is_none(), expires, name(i))
+            }),
+            SortKey::State => rows.sort_by_cached_key(|&i| (state_rank(self.state_of(i)), name(i))),
+        }
+        rows
+    }
+
+    /// The selected row's index in `connections`, when it is shown.
+    pub(crate) fn selected_index(&self) -> Option<usize> {
+        let needle = self.filter.value().trim().to_lowercase();
+        self.connections
+            .get(self.selected)
+            .filter(|c| c.matches(&needle))
+            .map(|_| self.selected)
+    }
+
+    fn select_first_visible(&mut self) {
+        if self.selected_index().is_none()
+            && let Some(&first) = self.visible().first()
+        {
+            self.selected = first;
+        }
+    }
+
+    /// Moves the selection to the row `pick` chooses among the shown ones,
+    /// given the current row's position (`None` when it is hidden).
+    fn move_selection(&mut self, pick: impl Fn(Option<usize>, usize) -> usize) {
+        let rows = self.visible();
+        if rows.is_empty() {
+            return;
+        }
+        let at = rows.iter().position(|&i| i == self.selected);
+        let to = pick(at, rows.len()).min(rows.len() - 1);
+        self.selected = rows[to];
+    }
+
+    /// Shows `config`: the list follows the file, sessions and the selection
+    /// are kept by name, the filter stays.
+    pub fn apply_config(&mut self, config: &Arc<Config>) {
+        let selected = self.connections.get(self.selected).map(|c| c.name.clone());
+        let mut old_sessions: HashMap<String, SessionSnapshot> = self
+            .connections
+            .iter()
+            .zip(std::mem::take(&mut self.sessions))
+            .filter_map(|(c, s)| Some((c.name.clone(), s?)))
+            .collect();
+        self.connections = config
+            .connections
+            .iter()
+            .map(ConnectionInfo::from_connection)
+            .collect();
+        self.sessions = self
+            .connections
+            .iter()
+            .map(|c| old_sessions.remove(&c.name))
+            .collect();
+        self.warnings.clone_from(&config.warnings);
+        self.config = Arc::clone(config);
+        self.selected = selected
+            .and_then(|name| self.connections.iter().position(|c| c.name == name))
+            .unwrap_or_else(|| self.selected.min(self.connections.len().saturating_sub(1)));
+        self.select_first_visible();
+        if let Some(form) = &mut self.form {
+            form.set_taken(other_names(&self.connections, form.editing()));
+        }
+    }
+
     /// Applies one message; returns the commands to send to the engine.
     pub fn update(&mut self, msg: Message) -> Vec<Command> {
         match msg {
@@ -195,11 +453,12 @@ impl App {
                 Vec::new()
             }
             Message::Engine(Event::SecretNeeded(name)) => {
-                // TODO(#3): open the masked password prompt (in progress on a branch).
-                self.set_status(
-                    format!("connection '{name}' needs its password typed"),
-                    true,
-                );
+                let known = self.prompt.as_ref().is_some_and(|p| p.name == name)
+                    || self.prompt_queue.contains(&name);
+                if !known {
+                    self.prompt_queue.push_back(name);
+                }
+                self.open_next_prompt();
                 Vec::new()
             }
             Message::Key(key) => self.on_key(key),
@@ -212,6 +471,122 @@ impl App {
                 self.set_status(format!("could not copy the token: {error}"), true);
                 Vec::new()
             }
+            Message::ConfigReloaded(config) => {
+                self.apply_config(&config);
+                self.set_status(
+                    "connections file changed on disk: reloaded".to_owned(),
+                    false,
+                );
+                vec![Command::Reload(config)]
+            }
+            Message::ConfigLoadFailed(error) => {
+                self.notice = Some(Notice {
+                    title: "Connections file not reloaded".to_owned(),
+                    lines: vec![RELOAD_FAILED.to_owned(), error],
+                    is_error: true,
+                });
+                Vec::new()
+            }
+            Message::EditSaved {
+                config,
+                summary,
+                select,
+            } => {
+                self.form = None;
+                self.confirm_delete = None;
+                self.apply_config(&config);
+                if let Some(index) =
+                    select.and_then(|name| self.connections.iter().position(|c| c.name == name))
+                {
+                    self.selected = index;
+                    if self.selected_index().is_none() {
+                        // A filter that hides the row just saved would be confusing.
+                        self.filter = Input::default();
+                    }
+                }
+                self.set_status(summary, false);
+                vec![Command::Reload(config)]
+            }
+            Message::EditFailed {
+                error,
+                field_errors,
+                changed_on_disk,
+                reloaded,
+            } => self.on_edit_failed(error, field_errors, changed_on_disk, reloaded),
+            Message::KeyringStored { name, error } => {
+                self.on_keyring_stored(&name, error);
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_edit_failed(
+        &mut self,
+        error: String,
+        field_errors: Vec<FieldError>,
+        changed_on_disk: bool,
+        reloaded: Option<Arc<Config>>,
+    ) -> Vec<Command> {
+        self.confirm_delete = None;
+        let mut commands = Vec::new();
+        if let Some(config) = reloaded {
+            self.apply_config(&config);
+            commands.push(Command::Reload(config));
+        }
+        if changed_on_disk {
+            self.notice = Some(Notice {
+                title: "File changed on disk".to_owned(),
+                lines: vec![error],
+                is_error: false,
+            });
+        } else if let Some(form) = &mut self.form
+            && !field_errors.is_empty()
+        {
+            form.show_errors(field_errors, Some(error));
+        } else if let Some(form) = &mut self.form {
+            form.show_errors(Vec::new(), Some(error.clone()));
+            self.set_status(error, true);
+        } else {
+            self.notice = Some(Notice {
+                title: "Not saved".to_owned(),
+                lines: vec![error],
+                is_error: true,
+            });
+        }
+        commands
+    }
+
+    fn on_keyring_stored(&mut self, name: &str, error: Option<String>) {
+        match error {
+            None => self.set_status(
+                format!("password for '{name}' stored in the OS keyring"),
+                false,
+            ),
+            Some(error) => {
+                self.notice = Some(Notice {
+                    title: "Keyring".to_owned(),
+                    lines: vec![
+                        format!(
+                            "The password for '{name}' could not be stored in the OS keyring; \
+                             the connection is saved but cannot start until the keyring holds \
+                             its password."
+                        ),
+                        error,
+                    ],
+                    is_error: true,
+                });
+            }
+        }
+    }
+
+    fn open_next_prompt(&mut self) {
+        if self.prompt.is_none()
+            && let Some(name) = self.prompt_queue.pop_front()
+        {
+            self.prompt = Some(PasswordPrompt {
+                name,
+                input: MaskedInput::default(),
+            });
         }
     }
 
@@ -231,6 +606,11 @@ impl App {
             return Vec::new();
         }
 
+        // Popups are modal, topmost first.
+        if let Some(commands) = self.on_popup_key(key) {
+            return commands;
+        }
+
         // The help overlay is modal: it only closes (or the app quits).
         if self.help_open {
             match key.code {
@@ -241,19 +621,53 @@ impl App {
             return Vec::new();
         }
 
+        if self.filter_typing {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter = Input::default();
+                    self.filter_typing = false;
+                }
+                KeyCode::Enter => self.filter_typing = false,
+                KeyCode::Up => self.move_selection(|at, _| at.map_or(0, |i| i.saturating_sub(1))),
+                KeyCode::Down => self.move_selection(|at, _| at.map_or(0, |i| i + 1)),
+                _ => {
+                    self.filter.handle_event(&TermEvent::Key(key));
+                    self.select_first_visible();
+                }
+            }
+            return Vec::new();
+        }
+
         let selected = self.selected_name().map(str::to_owned);
         match key.code {
+            KeyCode::Esc if !self.filter.value().is_empty() => {
+                self.filter = Input::default();
+                self.select_first_visible();
+            }
             KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
             KeyCode::Char('?') => self.help_open = true,
-            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.move_selection(|at, _| at.map_or(0, |i| i.saturating_sub(1)));
+            }
             KeyCode::Down | KeyCode::Char('j') => {
-                self.selected = (self.selected + 1).min(self.connections.len().saturating_sub(1));
+                self.move_selection(|at, _| at.map_or(0, |i| i + 1));
             }
-            KeyCode::Home | KeyCode::Char('g') => self.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => {
-                self.selected = self.connections.len().saturating_sub(1);
+            KeyCode::Home | KeyCode::Char('g') => self.move_selection(|_, _| 0),
+            KeyCode::End | KeyCode::Char('G') => self.move_selection(|_, len| len - 1),
+            KeyCode::Char('A') if !self.connections.is_empty() => return vec![Command::StartAll],
+            KeyCode::Char('/') => self.filter_typing = true,
+            KeyCode::Char('s') => {
+                self.sort = self.sort.next();
+                self.set_status(format!("sorted by {}", self.sort.label()), false);
             }
-            KeyCode::Char('a') if !self.connections.is_empty() => return vec![Command::StartAll],
+            KeyCode::Char('a') => self.open_add_form(),
+            KeyCode::Char('e') => self.open_edit_form(selected),
+            KeyCode::Char('d') => match selected {
+                Some(name) if self.can_edit() => self.confirm_delete = Some(name),
+                Some(_) => self.explain_read_only(),
+                None => self.set_status("no connection selected".to_owned(), true),
+            },
+            KeyCode::Char('D') => self.duplicate(selected),
             KeyCode::Enter => return selected.map(Command::Start).into_iter().collect(),
             KeyCode::Char('r') => return selected.map(Command::RefreshNow).into_iter().collect(),
             KeyCode::Char('x') => return selected.map(Command::Stop).into_iter().collect(),
@@ -263,12 +677,136 @@ impl App {
         Vec::new()
     }
 
+    /// Keys for the open popup, if one is open (`None` otherwise).
+    fn on_popup_key(&mut self, key: KeyEvent) -> Option<Vec<Command>> {
+        if let Some(prompt) = &mut self.prompt {
+            match key.code {
+                KeyCode::Enter => {
+                    let name = prompt.name.clone();
+                    let secret = prompt.input.secret();
+                    self.prompt = None;
+                    self.open_next_prompt();
+                    return Some(vec![Command::ProvideSecret(name, secret)]);
+                }
+                KeyCode::Esc => {
+                    let name = prompt.name.clone();
+                    self.prompt = None;
+                    self.set_status(
+                        format!("no password typed: '{name}' not started (Enter asks again)"),
+                        true,
+                    );
+                    self.open_next_prompt();
+                }
+                _ => {
+                    prompt.input.handle(key);
+                }
+            }
+            return Some(Vec::new());
+        }
+        if self.notice.is_some() {
+            if matches!(key.code, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')) {
+                self.notice = None;
+            }
+            return Some(Vec::new());
+        }
+        if let Some(name) = &self.confirm_delete {
+            match key.code {
+                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+                    self.edits.push(EditRequest::Delete { name: name.clone() });
+                }
+                KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => self.confirm_delete = None,
+                _ => {}
+            }
+            return Some(Vec::new());
+        }
+        if let Some(form) = &mut self.form {
+            match form.on_key(key) {
+                FormOutcome::Stay => {}
+                FormOutcome::Cancel => self.form = None,
+                FormOutcome::Submit {
+                    draft,
+                    keyring_password,
+                } => {
+                    let request = match &form.mode {
+                        FormMode::Add => EditRequest::Add {
+                            draft,
+                            keyring_password,
+                        },
+                        FormMode::Edit(old_name) => EditRequest::Update {
+                            old_name: old_name.clone(),
+                            draft,
+                            keyring_password,
+                        },
+                    };
+                    self.edits.push(request);
+                }
+            }
+            return Some(Vec::new());
+        }
+
+        None
+    }
+
+    /// Edits need a connections file to write to.
+    fn can_edit(&self) -> bool {
+        self.config_path.is_some()
+    }
+
+    fn explain_read_only(&mut self) {
+        self.set_status(
+            "no connections file to edit: start actsm with --config PATH".to_owned(),
+            true,
+        );
+    }
+
+    fn open_add_form(&mut self) {
+        if !self.can_edit() {
+            self.explain_read_only();
+            return;
+        }
+        self.form = Some(ConnectionForm::add(other_names(&self.connections, None)));
+    }
+
+    fn open_edit_form(&mut self, selected: Option<String>) {
+        if !self.can_edit() {
+            self.explain_read_only();
+            return;
+        }
+        let Some(connection) = selected.and_then(|name| self.config.connection(&name)) else {
+            self.set_status("no connection selected to edit".to_owned(), true);
+            return;
+        };
+        let draft = ConnectionDraft::from_connection(connection);
+        let taken = other_names(&self.connections, Some(&draft.name));
+        self.form = Some(ConnectionForm::edit(&draft, taken));
+    }
+
+    fn duplicate(&mut self, selected: Option<String>) {
+        if !self.can_edit() {
+            self.explain_read_only();
+            return;
+        }
+        let Some(name) = selected else {
+            self.set_status("no connection selected to duplicate".to_owned(), true);
+            return;
+        };
+        let taken = |candidate: &str| self.connections.iter().any(|c| c.name == candidate);
+        let mut new_name = format!("{name} copy");
+        let mut n = 2;
+        while taken(&new_name) {
+            new_name = format!("{name} copy {n}");
+            n += 1;
+        }
+        self.edits.push(EditRequest::Duplicate { name, new_name });
+    }
+
     fn copy_selected(&mut self) {
-        let Some(name) = self.selected_name().map(str::to_owned) else {
+        let Some(index) = self.selected_index() else {
             self.set_status("no connection selected: nothing to copy".to_owned(), true);
             return;
         };
-        let token = self.sessions[self.selected]
+        let name = self.connections[index].name.clone();
+        let token = self.sessions[index]
             .as_ref()
             .and_then(|s| s.token.as_ref())
             .map(|t| t.token.clone());
@@ -286,8 +824,8 @@ impl App {
 
     /// The selected connection and its latest snapshot.
     pub(crate) fn selection(&self) -> Option<(&ConnectionInfo, Option<&SessionSnapshot>)> {
-        let info = self.connections.get(self.selected)?;
-        Some((info, self.sessions[self.selected].as_ref()))
+        let index = self.selected_index()?;
+        Some((&self.connections[index], self.sessions[index].as_ref()))
     }
 
     /// The state shown for connection `index`: idle until the engine says otherwise.
@@ -296,5 +834,26 @@ impl App {
             .get(index)
             .and_then(Option::as_ref)
             .map_or(SessionState::Idle, |s| s.state)
+    }
+}
+
+/// The names in `connections` other than `except`.
+fn other_names(connections: &[ConnectionInfo], except: Option<&str>) -> Vec<String> {
+    connections
+        .iter()
+        .filter(|c| Some(c.name.as_str()) != except)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Trouble first when sorting by state.
+fn state_rank(state: SessionState) -> u8 {
+    match state {
+        SessionState::Failed => 0,
+        SessionState::Backoff => 1,
+        SessionState::Authorizing | SessionState::Refreshing => 2,
+        SessionState::Valid => 3,
+        SessionState::Stopped => 4,
+        SessionState::Idle => 5,
     }
 }

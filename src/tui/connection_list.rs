@@ -1,4 +1,5 @@
-//! The connection list: name, database, state badge, time left.
+//! The connection list: name, group, database, state badge, time left; filtered
+//! with `/`, sorted with `s`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -7,58 +8,64 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 
 use super::App;
 use super::format::countdown;
-use super::widgets::state_badge;
+use super::widgets::{parse_color, state_badge};
 use crate::session::SessionState;
 
 /// Draws the list (or, with no connections, how to add one) into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(Span::styled(
-            format!(" Connections ({}) ", app.connections.len()),
-            theme.title(),
-        ));
+    let rows_shown = app.visible();
+    let count = if app.filter_text().is_empty() {
+        format!(" Connections ({}) ", app.connections.len())
+    } else {
+        format!(
+            " Connections ({}/{}) ",
+            rows_shown.len(),
+            app.connections.len()
+        )
+    };
+    let block = list_block(app, count);
 
     if app.connections.is_empty() {
-        let path = app.config_path.as_ref().map_or_else(
-            || "no connections file was found".to_owned(),
-            |p| format!("looked in {}", p.display()),
-        );
-        let lines = vec![
-            Line::styled("No connections configured.", theme.warning()),
-            Line::styled(path, theme.muted()),
-            Line::from(vec![
-                Span::raw("Add a [[connection]] block to that file (see the README), or run "),
-                Span::styled("actsm demo", theme.key()),
-                Span::raw(" to try actsm against its built-in simulator."),
-            ]),
-        ];
-        let paragraph = Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false });
-        frame.render_widget(paragraph, area);
+        render_empty(app, frame, area, block);
+        return;
+    }
+    if rows_shown.is_empty() {
+        let lines = vec![Line::styled(
+            format!("No connection matches \"{}\".", app.filter_text()),
+            theme.muted(),
+        )];
+        frame.render_widget(Paragraph::new(lines).block(block), area);
         return;
     }
 
-    let rows = app.connections.iter().enumerate().map(|(index, info)| {
+    let show_group = app.connections.iter().any(|c| c.group.is_some());
+    let rows = rows_shown.iter().map(|&index| {
+        let info = &app.connections[index];
         let state = app.state_of(index);
         let snapshot = app.sessions[index].as_ref();
-        let mut name = vec![Span::raw(info.name.clone())];
+        let accent = theme.connection(info.color.as_deref().and_then(parse_color));
+        let mut name = vec![Span::styled(info.name.clone(), accent)];
         if info.plain_password {
             name.push(Span::styled(" !", theme.warning()));
         }
-        Row::new(vec![
-            Cell::from(Line::from(name)),
+        let mut cells = vec![Cell::from(Line::from(name))];
+        if show_group {
+            cells.push(Cell::from(Span::styled(
+                info.group.clone().unwrap_or_default(),
+                theme.muted(),
+            )));
+        }
+        cells.extend([
             Cell::from(Span::styled(info.database.clone(), theme.muted())),
             Cell::from(state_badge(theme, state)),
             Cell::from(time_left(app, state, snapshot)),
-        ])
+        ]);
+        Row::new(cells)
     });
 
-    // Room for the longest name (plus the plain-password marker) and database; the
-    // spare width is shared between the two.
+    // Room for the longest name (plus the plain-password marker), group and
+    // database; the spare width is shared between them.
     let widest = |f: fn(&super::app::ConnectionInfo) -> &str| {
         let max = app
             .connections
@@ -69,24 +76,90 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         u16::try_from(max).unwrap_or(u16::MAX)
     };
     let name_width = widest(|c| c.name.as_str()).saturating_add(2).min(24);
+    let group_width = widest(|c| c.group.as_deref().unwrap_or("")).clamp(5, 14);
     let database_width = widest(|c| c.database.as_str()).min(24);
-    let header = Row::new(["Name", "Database", "State", "Left"]).style(theme.muted());
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(name_width),
-            Constraint::Min(database_width),
-            Constraint::Length(14),
-            Constraint::Length(11),
-        ],
-    )
-    .header(header)
-    .block(block)
-    .row_highlight_style(theme.selected())
-    .highlight_symbol("▶ ");
+    let mut header = vec!["Name"];
+    let mut widths = vec![Constraint::Min(name_width)];
+    if show_group {
+        header.push("Group");
+        widths.push(Constraint::Max(group_width));
+    }
+    header.extend(["Database", "State", "Left"]);
+    widths.extend([
+        Constraint::Min(database_width),
+        Constraint::Length(14),
+        Constraint::Length(11),
+    ]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.muted()))
+        .block(block)
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶ ");
 
-    let mut state = TableState::default().with_selected(Some(app.selected));
+    let selected = rows_shown
+        .iter()
+        .position(|&i| Some(i) == app.selected_index());
+    let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// No connections yet: how to add one.
+fn render_empty(app: &App, frame: &mut Frame, area: Rect, block: Block<'static>) {
+    let theme = &app.theme;
+    let path = app.config_path.as_ref().map_or_else(
+        || "no connections file was found".to_owned(),
+        |p| format!("file: {}", p.display()),
+    );
+    let mut lines = vec![Line::styled("No connections configured.", theme.warning())];
+    if app.config_path.is_some() {
+        lines.push(Line::from(vec![
+            Span::raw("Press "),
+            Span::styled("a", theme.key()),
+            Span::raw(" to add one (or edit the file: the app picks up changes)."),
+        ]));
+    }
+    lines.push(Line::styled(path, theme.muted()));
+    lines.push(Line::from(vec![
+        Span::raw("To try actsm against its built-in simulator, run "),
+        Span::styled("actsm demo", theme.key()),
+        Span::raw("."),
+    ]));
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false });
+    frame.render_widget(paragraph, area);
+}
+
+/// The list's frame: count, sort order and, while filtering, the filter.
+fn list_block(app: &App, count: String) -> Block<'static> {
+    let theme = &app.theme;
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(true))
+        .title(Span::styled(count, theme.title()));
+    if app.connections.len() > 1 {
+        block = block.title(
+            Line::styled(format!(" sort: {} (s) ", app.sort().label()), theme.muted())
+                .right_aligned(),
+        );
+    }
+    if app.filter_typing || !app.filter_text().is_empty() {
+        let cursor = if app.filter_typing { "▏" } else { "" };
+        block = block.title_bottom(Line::from(vec![
+            Span::styled(" /", theme.key()),
+            Span::raw(format!("{}{cursor} ", app.filter_text())),
+            Span::styled(
+                if app.filter_typing {
+                    "Enter keeps · Esc clears "
+                } else {
+                    "Esc clears "
+                },
+                theme.muted(),
+            ),
+        ]));
+    }
+
+    block
 }
 
 /// The "Left" column: the token's countdown, or why there is none.

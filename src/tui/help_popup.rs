@@ -14,8 +14,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "start the selected connection (or retry it now)"),
     ("r", "refresh the selected token now"),
     ("x", "stop the selected connection and forget its token"),
-    ("a", "start all connections"),
+    ("A", "start all connections"),
     ("c", "copy the selected token to the clipboard (OSC 52)"),
+    ("a / e", "add a connection / edit the selected one"),
+    ("d / D", "delete (asks first) / duplicate the selected one"),
+    ("/", "filter by name, group, database, user (Esc clears)"),
+    ("s", "sort by group, name, time left, state"),
     ("?", "show or hide this help"),
     ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
 ];

@@ -33,7 +33,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         let text = if app.connections.is_empty() {
             "No exchanges yet."
         } else {
-            "No exchanges yet: Enter starts the selected connection, a starts all."
+            "No exchanges yet: Enter starts the selected connection, A starts all."
         };
         let text = Line::styled(text, theme.muted());
         frame.render_widget(Paragraph::new(text).block(block), area);

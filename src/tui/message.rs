@@ -1,8 +1,11 @@
 //! Everything that changes the UI's state.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind};
 
+use crate::config::{Config, FieldError};
 use crate::session::Event;
 
 /// One input to [`super::App::update`].
@@ -21,6 +24,39 @@ pub enum Message {
     Tick(DateTime<Utc>),
     /// Writing the OSC 52 clipboard sequence failed (the error text, no token in it).
     ClipboardFailed(String),
+    /// The connections file changed outside the app and loaded: show it and
+    /// tell the engine.
+    ConfigReloaded(Arc<Config>),
+    /// The connections file changed outside the app but does not load: the
+    /// error text; the running config stays.
+    ConfigLoadFailed(String),
+    /// An edit from the app was saved; `config` is the file as now written.
+    EditSaved {
+        /// The new config.
+        config: Arc<Config>,
+        /// What was done, for the status bar.
+        summary: String,
+        /// The connection to select.
+        select: Option<String>,
+    },
+    /// An edit from the app was not saved.
+    EditFailed {
+        /// Why, in plain words (never a password).
+        error: String,
+        /// Messages that belong beside form fields.
+        field_errors: Vec<FieldError>,
+        /// True when the file changed on disk since it was loaded.
+        changed_on_disk: bool,
+        /// The file as reloaded after a change on disk, when it loads.
+        reloaded: Option<Arc<Config>>,
+    },
+    /// Storing a password in the OS keyring finished: `error` is `None` on success.
+    KeyringStored {
+        /// The connection (keyring account).
+        name: String,
+        /// Why it failed.
+        error: Option<String>,
+    },
 }
 
 impl Message {

@@ -9,18 +9,26 @@
 //! - [`terminal`]: raw mode, alternate screen, the panic hook and the restore guard.
 //! - [`clipboard`]: OSC 52.
 //!
-//! [`run`] ties them to the engine: it waits on engine events, terminal input
-//! and a one-second tick, and draws once the event queue is empty.
+//! - [`form`], [`popup`]: the add/edit form, the delete confirmation, notices and
+//!   the masked password prompt.
+//! - [`store`]: the connections file as the app edits it (the only file IO of the UI).
+//!
+//! [`run`] ties them to the engine: it waits on engine events, terminal input,
+//! changes to the connections file and a one-second tick, and draws once the
+//! event queue is empty.
 
 pub mod app;
 pub mod clipboard;
 pub mod connection_list;
+pub mod form;
 pub mod format;
 pub mod help_popup;
 pub mod journal_pane;
 pub mod message;
 pub mod meter_pane;
+pub mod popup;
 pub mod status_bar;
+pub mod store;
 pub mod terminal;
 pub mod theme;
 pub mod token_pane;
@@ -78,6 +86,18 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::spawn_with_cache(Arc::clone(&config), events_tx, options.token_cache);
 
+    // Edits from the app and changes made outside it both go through the store.
+    let mut store = app.config_path.as_deref().map(store::ConfigStore::open);
+    let mut file_changes = match &store {
+        Some(store) => crate::config::watch(store.path()),
+        // Never signals: the sender is dropped, and recv() on a closed channel
+        // is disabled below.
+        None => tokio::sync::mpsc::channel(1).1,
+    };
+    let mut watching = store.is_some();
+    // Results of background work (keyring writes) come back as messages.
+    let (tasks_tx, mut tasks_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -87,6 +107,7 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
         let msg = tokio::select! {
             biased;
             Some(event) = events_rx.recv() => Message::Engine(event),
+            Some(msg) = tasks_rx.recv() => msg,
             event = input.next() => match event {
                 Some(Ok(event)) => match Message::from_terminal(&event) {
                     Some(msg) => msg,
@@ -95,12 +116,42 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
                 Some(Err(error)) => return Err(error).context("reading terminal input"),
                 None => break,
             },
+            signal = file_changes.recv(), if watching => {
+                let changed = signal.is_some();
+                watching = changed;
+                match store.as_mut().and_then(|s| if changed { s.on_file_changed() } else { None }) {
+                    Some(msg) => msg,
+                    None => continue,
+                }
+            }
             _ = tick.tick() => Message::Tick(Utc::now()),
         };
 
-        for command in app.update(msg) {
-            tracing::debug!(?command, "sending command to the engine");
-            engine.send(command);
+        let mut pending = vec![msg];
+        while let Some(msg) = pending.pop() {
+            for command in app.update(msg) {
+                tracing::debug!(?command, "sending command to the engine");
+                engine.send(command);
+            }
+            for request in app.take_edits() {
+                let Some(store) = store.as_mut() else {
+                    continue;
+                };
+                let result = store.apply(&request);
+                if matches!(result, Message::EditSaved { .. })
+                    && let Some((name, secret)) = request.keyring_password()
+                {
+                    let tx = tasks_tx.clone();
+                    tokio::spawn(async move {
+                        let error = crate::config::store_in_keyring(&name, &secret)
+                            .await
+                            .err()
+                            .map(|e| e.to_string());
+                        let _ = tx.send(Message::KeyringStored { name, error });
+                    });
+                }
+                pending.push(result);
+            }
         }
         if let Some(token) = app.take_clipboard()
             && let Err(error) = clipboard::copy_token(&mut std::io::stdout(), &token, in_tmux)

@@ -48,7 +48,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     }
 
     let mut keys: Vec<(&str, &str)> = Vec::new();
-    if app.help_open {
+    if app.prompt.is_some() {
+        keys.extend([("Enter", "start with this password"), ("Esc", "cancel")]);
+    } else if app.notice.is_some() {
+        keys.push(("Enter/Esc", "close"));
+    } else if app.confirm_delete.is_some() {
+        keys.extend([("y", "delete"), ("n/Esc", "keep")]);
+    } else if app.form.is_some() {
+        keys.extend([
+            ("Tab/Shift-Tab", "field"),
+            ("←/→ Space", "choose"),
+            ("Enter", "save"),
+            ("Esc", "cancel"),
+        ]);
+    } else if app.filter_typing {
+        keys.extend([
+            ("type", "filter"),
+            ("↑↓", "move"),
+            ("Enter", "keep"),
+            ("Esc", "clear"),
+        ]);
+    } else if app.help_open {
         keys.extend([("?/Esc", "close help"), ("q", "quit")]);
     } else if let Some((_, snapshot)) = app.selection() {
         let state = snapshot.map_or(SessionState::Idle, |s| s.state);
@@ -63,15 +83,37 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if !matches!(state, SessionState::Idle | SessionState::Stopped) {
             keys.push(("x", "stop"));
         }
-        keys.push(("a", "start all"));
+        keys.push(("A", "start all"));
         if has_token {
             keys.push(("c", "copy token"));
         }
-        keys.extend([("?", "help"), ("q", "quit")]);
+        keys.extend([
+            ("a/e/d", "add/edit/delete"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if app.connections.is_empty() {
+        keys.extend([("a", "add"), ("?", "help"), ("q", "quit")]);
     } else {
-        keys.extend([("?", "help"), ("q", "quit")]);
+        keys.extend([("/", "filter"), ("?", "help"), ("q", "quit")]);
     }
 
+    // What does not fit goes, last first; help and quit always stay (they
+    // come right after the connection keys, so those go first).
+    let width = |keys: &[(&str, &str)]| -> usize {
+        1 + keys
+            .iter()
+            .map(|(k, w)| k.chars().count() + w.chars().count() + 3)
+            .sum::<usize>()
+    };
+    while keys.len() > 2 && width(&keys) > usize::from(area.width) {
+        let drop = keys
+            .iter()
+            .rposition(|(k, _)| !matches!(*k, "?" | "q"))
+            .unwrap_or(keys.len() - 1);
+        keys.remove(drop);
+    }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in keys {
         spans.push(Span::styled(key, theme.key()));

@@ -196,6 +196,19 @@ impl Theme {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }
 
+    /// The focused field of a form.
+    pub fn selected_field(&self) -> Style {
+        Style::new().add_modifier(Modifier::UNDERLINED)
+    }
+
+    /// A connection's own colour (its `color` setting), or nothing without colours.
+    pub fn connection(&self, color: Option<Color>) -> Style {
+        match (color, self.palette.is_some()) {
+            (Some(color), true) => Style::new().fg(color),
+            _ => Style::new(),
+        }
+    }
+
     /// A key name in the status bar and the help.
     pub fn key(&self) -> Style {
         self.accent().add_modifier(Modifier::BOLD)

@@ -10,7 +10,7 @@ use super::App;
 use super::app::ConnectionInfo;
 use super::format::{ago, clock, countdown, fraction_used, truncate, until};
 use super::meter_pane;
-use super::widgets::{bar, state_badge};
+use super::widgets::{bar, parse_color, state_badge};
 use crate::act::ExpirySource;
 use crate::session::{SessionSnapshot, SessionState};
 
@@ -31,9 +31,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
         return;
     };
 
+    let accent = info.color.as_deref().and_then(parse_color);
+    let border = if accent.is_some() {
+        theme.connection(accent)
+    } else {
+        theme.border(false)
+    };
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(false))
+        .border_style(border)
         .title(Span::styled(
             format!(" Session: {} ", info.name),
             theme.title(),
@@ -203,6 +209,25 @@ fn push_connection(
         format!("{} @ {} · db {}", info.user, info.url, info.database),
         theme.muted(),
     ));
+    let mut labels = Vec::new();
+    if !info.plain_password {
+        labels.push(format!("password: {}", info.secret_kind));
+    }
+    if let Some(group) = &info.group {
+        labels.push(format!("group: {group}"));
+    }
+    if info.autostart {
+        labels.push("autostart".to_owned());
+    }
+    if !labels.is_empty() {
+        lines.push(Line::styled(labels.join(" · "), theme.muted()));
+    }
+    if let Some(note) = &info.note {
+        lines.push(Line::from(vec![
+            Span::styled("note: ", theme.muted()),
+            Span::raw(note.clone()),
+        ]));
+    }
 
     let Some(token) = snapshot.and_then(|s| s.token.as_ref()) else {
         return;

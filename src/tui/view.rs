@@ -5,7 +5,9 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{App, connection_list, help_popup, journal_pane, meter_pane, status_bar, token_pane};
+use super::{
+    App, connection_list, help_popup, journal_pane, meter_pane, popup, status_bar, token_pane,
+};
 
 /// The smallest terminal the UI draws in.
 pub const MIN_WIDTH: u16 = 60;
@@ -39,8 +41,21 @@ impl App {
         }
         status_bar::render(self, frame, status);
 
+        // Popups, bottom to top (the key handling is modal in the reverse order).
+        if let Some(form) = &self.form {
+            form.render(&self.theme, frame, body);
+        }
+        if let Some(name) = &self.confirm_delete {
+            popup::render_confirm_delete(&self.theme, frame, body, name);
+        }
         if self.help_open {
             help_popup::render(self, frame, body);
+        }
+        if let Some(notice) = &self.notice {
+            popup::render_notice(&self.theme, frame, body, notice);
+        }
+        if let Some(prompt) = &self.prompt {
+            popup::render_prompt(&self.theme, frame, body, prompt);
         }
     }
 }
@@ -63,9 +78,9 @@ fn render_wide(app: &App, frame: &mut Frame, area: Rect) {
 fn render_compact(app: &App, frame: &mut Frame, area: Rect) {
     #[allow(clippy::cast_possible_truncation)] // clamped to a handful of rows
     let list_height = if app.connections.is_empty() {
-        7
+        8
     } else {
-        app.connections.len().clamp(1, 5) as u16 + 3
+        app.visible().len().clamp(1, 5) as u16 + 3
     };
     let journal_height = if area.height >= 20 { 6 } else { 4 };
     let [list, session, journal] = Layout::vertical([

@@ -1,5 +1,6 @@
 //! Small pieces shared by the panes: state badges, text gauges, verdict colours.
 
+use ratatui::style::Color;
 use ratatui::text::Span;
 
 use super::theme::Theme;
@@ -36,4 +37,58 @@ pub fn bar(theme: &Theme, ratio: f64, width: u16) -> Vec<Span<'static>> {
         Span::styled("━".repeat(filled), theme.gauge()),
         Span::styled("─".repeat(width - filled), theme.gauge_empty()),
     ]
+}
+
+/// The ratatui colour for a connection's `color` setting: a named ANSI colour
+/// (`"red"`, `"lightblue"`, `"grey"`, ...) or `"#rrggbb"`; `None` when it is neither.
+pub fn parse_color(text: &str) -> Option<Color> {
+    let t = text.trim().to_ascii_lowercase();
+    if let Some(hex) = t.strip_prefix('#') {
+        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |at: usize| u8::from_str_radix(&hex[at..at + 2], 16).ok();
+        return Some(Color::Rgb(byte(0)?, byte(2)?, byte(4)?));
+    }
+    Some(match t.replace(['_', '-', ' '], "").as_str() {
+        "black" => Color::Black,
+        "red" => Color::Red,
+        "green" => Color::Green,
+        "yellow" => Color::Yellow,
+        "blue" => Color::Blue,
+        "magenta" => Color::Magenta,
+        "cyan" => Color::Cyan,
+        "white" => Color::White,
+        "gray" | "grey" => Color::Gray,
+        "darkgray" | "darkgrey" => Color::DarkGray,
+        "lightred" => Color::LightRed,
+        "lightgreen" => Color::LightGreen,
+        "lightyellow" => Color::LightYellow,
+        "lightblue" => Color::LightBlue,
+        "lightmagenta" => Color::LightMagenta,
+        "lightcyan" => Color::LightCyan,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colors_parse_by_name_and_hex() {
+        assert_eq!(parse_color("Red"), Some(Color::Red));
+        assert_eq!(parse_color("lightblue"), Some(Color::LightBlue));
+        assert_eq!(parse_color("darkgrey"), Some(Color::DarkGray));
+        assert_eq!(parse_color("#ff8000"), Some(Color::Rgb(255, 128, 0)));
+        assert_eq!(parse_color("#ff80"), None);
+        assert_eq!(parse_color("chartreuse"), None);
+    }
+
+    #[test]
+    fn every_color_the_loader_accepts_parses() {
+        for name in crate::config::NAMED_COLORS {
+            assert!(parse_color(name).is_some(), "{name}");
+        }
+    }
 }
