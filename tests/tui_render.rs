@@ -5,6 +5,7 @@ mod tui_common;
 use actsm::act::ExpirySource;
 use actsm::config::Config;
 use actsm::session::Event;
+use actsm::tui::clipboard::CopyMethod;
 use actsm::tui::{App, Message};
 use crossterm::event::{KeyCode, KeyEvent};
 use tui_common::*;
@@ -176,8 +177,12 @@ fn the_token_text_is_never_rendered() {
     // Copying sets a status message that names the connection, not the token.
     app.update(key('g'));
     app.update(key('c'));
+    app.update(Message::ClipboardCopied(CopyMethod::Osc52));
     let text = screen_text(&render(&app, 80, 24));
-    assert!(text.contains("token for 'acme' copied (OSC 52)"), "{text}");
+    assert!(
+        text.contains("token for 'acme' copied (OSC 52 to the terminal)"),
+        "{text}"
+    );
     assert!(!text.contains(pieces[2]));
 }
 

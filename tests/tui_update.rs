@@ -4,6 +4,7 @@ mod tui_common;
 
 use actsm::config::Config;
 use actsm::session::{Command, Event, SessionSnapshot};
+use actsm::tui::clipboard::CopyMethod;
 use actsm::tui::{App, Message};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_common::*;
@@ -96,8 +97,12 @@ fn copy_hands_the_token_to_the_loop_and_says_so() {
     let token = app.take_clipboard().expect("acme holds a token");
     assert_eq!(token.expose(), TOKEN_TEXT);
     assert!(app.take_clipboard().is_none(), "taken once");
+    app.update(Message::ClipboardCopied(CopyMethod::TmuxBuffer));
     let status = app.status_message().unwrap();
-    assert_eq!(status.text, "token for 'acme' copied (OSC 52)");
+    assert_eq!(
+        status.text,
+        "token for 'acme' copied (tmux buffer and OSC 52 via tmux; paste with prefix ])"
+    );
     assert!(!status.is_error);
 
     // The message is transient.

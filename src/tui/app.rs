@@ -187,6 +187,8 @@ pub struct App {
     pub(crate) status: Option<StatusMessage>,
     /// A token waiting to be written to the clipboard by the loop.
     clipboard: Option<Token>,
+    /// Whose token that is, for the message once the copy is done.
+    clipboard_name: Option<String>,
     /// Config warnings (plain-text passwords, ...).
     pub(crate) warnings: Vec<String>,
     /// The connections file that was read (or looked for).
@@ -229,6 +231,7 @@ impl App {
             offset: FixedOffset::east_opt(0).expect("offset 0 is in range"),
             status: None,
             clipboard: None,
+            clipboard_name: None,
             warnings: config.warnings.clone(),
             config_path: config.path.clone().or_else(|| options.config_path.clone()),
             log_path: options.log_path.clone(),
@@ -465,6 +468,15 @@ impl App {
             Message::Resize => Vec::new(),
             Message::Tick(now) => {
                 self.now = now;
+                Vec::new()
+            }
+            Message::ClipboardCopied(method) => {
+                if let Some(name) = self.clipboard_name.take() {
+                    self.set_status(
+                        format!("token for '{name}' copied ({})", method.describe()),
+                        false,
+                    );
+                }
                 Vec::new()
             }
             Message::ClipboardFailed(error) => {
@@ -813,7 +825,7 @@ impl App {
         match token {
             Some(token) => {
                 self.clipboard = Some(token);
-                self.set_status(format!("token for '{name}' copied (OSC 52)"), false);
+                self.clipboard_name = Some(name);
             }
             None => self.set_status(
                 format!("no token for '{name}' to copy yet (Enter starts it)"),

@@ -22,6 +22,8 @@ pub enum Message {
     Resize,
     /// The clock moved on: countdowns are computed from this instant.
     Tick(DateTime<Utc>),
+    /// The token was copied, by this method.
+    ClipboardCopied(super::clipboard::CopyMethod),
     /// Writing the OSC 52 clipboard sequence failed (the error text, no token in it).
     ClipboardFailed(String),
     /// The connections file changed outside the app and loaded: show it and

@@ -101,7 +101,7 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let in_tmux = std::env::var_os("TMUX").is_some();
+    let multiplexer = clipboard::Multiplexer::detect();
 
     loop {
         let msg = tokio::select! {
@@ -153,11 +153,16 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
                 pending.push(result);
             }
         }
-        if let Some(token) = app.take_clipboard()
-            && let Err(error) = clipboard::copy_token(&mut std::io::stdout(), &token, in_tmux)
-        {
-            tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
-            app.update(Message::ClipboardFailed(error.to_string()));
+        if let Some(token) = app.take_clipboard() {
+            match clipboard::copy_token(&mut std::io::stdout(), &token, multiplexer) {
+                Ok(method) => {
+                    app.update(Message::ClipboardCopied(method));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
+                    app.update(Message::ClipboardFailed(error.to_string()));
+                }
+            }
         }
         if app.should_quit() {
             break;
