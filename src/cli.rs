@@ -16,7 +16,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 use zeroize::Zeroizing;
 
 use crate::act::meter::{describe_reading, short_duration};
@@ -344,10 +344,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
     // The demo logs into its own temporary folder; the prompt and completions
     // must be instant and log nothing; everything else logs into the state folder.
-    let _log_guard = match &command {
-        Cmd::Demo | Cmd::Prompt { .. } | Cmd::Completions { .. } => None,
-        _ => paths::log_file().and_then(|path| logging::init(&path, None).ok()),
-    };
+    let quiet = matches!(
+        &command,
+        Cmd::Demo | Cmd::Prompt { .. } | Cmd::Completions { .. }
+    );
+    let log_guard = if quiet { None } else { start_logging() };
 
     let exit = match command {
         Cmd::Tui => {
@@ -360,7 +361,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         || "no connections file".to_owned(),
                         |p| p.display().to_string(),
                     ),
-                    log_path: paths::log_file(),
+                    log_path: log_guard.as_ref().map(|g| g.path().to_path_buf()),
                     config_path,
                     token_cache: TokenCache::open_default(),
                 },
@@ -397,6 +398,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(exit.into())
 }
 
+/// Starts the diagnostic log; when it cannot, says so on stderr (before any
+/// TUI owns the terminal) and carries on without one.
+fn start_logging() -> Option<logging::LogGuard> {
+    let Some(path) = paths::log_file() else {
+        eprintln!(
+            "actsm: warning: no state folder found (is HOME set?), so no diagnostic log is \
+             written; set ACTSM_STATE_DIR to choose one"
+        );
+        return None;
+    };
+    match logging::init(&path, None) {
+        Ok(guard) => Some(guard),
+        Err(err) => {
+            eprintln!(
+                "actsm: warning: no diagnostic log: {err:#}; set ACTSM_STATE_DIR to a \
+                 writable folder"
+            );
+            None
+        }
+    }
+}
+
 /// The commands for scripts: everything that reads the connections file and
 /// prints data, as opposed to the TUI, the demo and the simulator.
 fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -405,7 +428,7 @@ fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<Exit
         clap_complete::generate(shell, &mut command, "actsm", &mut std::io::stdout());
         return Ok(Exit::Ok.into());
     }
-    let config = load_config(paths::resolve_config(config_flag).as_deref())?;
+    let config = load_script_config(paths::resolve_config(config_flag))?;
     let exit = match command {
         Cmd::Token {
             name,
@@ -474,6 +497,29 @@ fn runtime_single() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Loads the connections file; a missing file gives an empty config.
+/// Loads the connections file for a script command, where a missing file is an
+/// error (the TUI, by contrast, starts empty and explains).
+fn load_script_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    let Some(path) = path else {
+        return Err(failed(
+            Exit::Config,
+            "no connections file: no home folder was found for the default location; \
+             pass --config PATH or set ACTSM_CONFIG",
+        ));
+    };
+    if !path.exists() {
+        return Err(failed(
+            Exit::Config,
+            format!(
+                "no connections file at {}; create it (see \"The connections file\" in \
+                 README.md) or point --config / ACTSM_CONFIG at yours",
+                path.display()
+            ),
+        ));
+    }
+    load_config(Some(&path))
+}
+
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let Some(path) = path else {
         return Ok(Config::empty());
@@ -633,7 +679,10 @@ fn token(
         TokenFormat::Json => Zeroizing::new(serde_json::to_string_pretty(&TokenJson {
             name: &connection.name,
             token: status.token.expose(),
-            expires_at: status.expiry.expires_at.to_rfc3339(),
+            expires_at: status
+                .expiry
+                .expires_at
+                .to_rfc3339_opts(SecondsFormat::Secs, false),
             expiry_source: status.expiry.source,
             remaining_secs: status.expiry.remaining(Utc::now()).num_seconds(),
             database: &connection.database,
@@ -674,7 +723,10 @@ fn exec(
         .env("ACT_DATABASE", &connection.database)
         .env(
             "ACT_TOKEN_EXPIRES_AT",
-            status.expiry.expires_at.to_rfc3339(),
+            status
+                .expiry
+                .expires_at
+                .to_rfc3339_opts(SecondsFormat::Secs, false),
         );
     tracing::info!(
         connection = %connection.name,
@@ -835,7 +887,11 @@ fn status_cached(config: &Config, connections: &[&Connection], json: bool) -> an
                 verdict: None,
                 status: None,
                 latency_ms: None,
-                expires_at: cached.as_ref().map(|t| t.expiry.expires_at.to_rfc3339()),
+                expires_at: cached.as_ref().map(|t| {
+                    t.expiry
+                        .expires_at
+                        .to_rfc3339_opts(SecondsFormat::Secs, false)
+                }),
                 expiry_source: cached.as_ref().map(|t| t.expiry.source),
                 remaining_secs: cached.as_ref().map(|t| t.remaining(now).num_seconds()),
                 meter: None,
@@ -953,7 +1009,7 @@ fn status_row(
         verdict: Some(VerdictJson::from(&verdict)),
         status: entry.and_then(|e| e.status),
         latency_ms: entry.map(|e| millis(e.latency)),
-        expires_at: expiry.map(|e| e.expires_at.to_rfc3339()),
+        expires_at: expiry.map(|e| e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, false)),
         expiry_source: expiry.map(|e| e.source),
         remaining_secs: expiry.map(|e| e.remaining(Utc::now()).num_seconds()),
         meter: entry.and_then(|e| e.meter),
@@ -1011,10 +1067,11 @@ async fn check(
                     ok: verdict.is_ok(),
                     status: entry.as_ref().and_then(|e| e.status),
                     latency_ms: entry.as_ref().map(|e| millis(e.latency)),
-                    expires_at: result
-                        .as_ref()
-                        .ok()
-                        .map(|s| s.expiry.expires_at.to_rfc3339()),
+                    expires_at: result.as_ref().ok().map(|s| {
+                        s.expiry
+                            .expires_at
+                            .to_rfc3339_opts(SecondsFormat::Secs, false)
+                    }),
                     meter: entry.as_ref().and_then(|e| e.meter),
                     system,
                     system_verdict,

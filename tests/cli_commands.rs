@@ -300,3 +300,41 @@ fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_connections_file_is_an_error_for_scripts() {
+    let fx = Fixture::start().await;
+    std::fs::remove_file(fx.config_path()).expect("remove");
+    for args in [&["status"][..], &["list"][..], &["token", "acme"][..]] {
+        let out = fx.actsm(args).await;
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("no connections file at"), "{err}");
+        assert!(err.contains("connections.toml"), "{err}");
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_log_folder_is_said_on_stderr_and_the_command_still_works() {
+    let fx = Fixture::start().await;
+    // A regular file where the state folder should be: nothing can be created under it.
+    let blocker = fx.dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").expect("write");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_actsm"));
+    command
+        .args(["token", "acme"])
+        .env("ACTSM_CONFIG", fx.config_path())
+        .env("ACTSM_STATE_DIR", &blocker)
+        .env("ACTSM_TEST_ACME_PW", "demo");
+    let out = tokio::task::spawn_blocking(move || command.output().expect("runs"))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: no diagnostic log"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(is_jwt(stdout(&out).trim_end()));
+}

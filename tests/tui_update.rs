@@ -24,14 +24,29 @@ fn keys_send_commands_for_the_selected_connection() {
         press(&mut app, KeyCode::Enter),
         vec![Command::Start("acme".into())]
     );
+    assert_eq!(ch(&mut app, 'r'), vec![Command::RefreshNow("acme".into())]);
     assert_eq!(ch(&mut app, 'j'), vec![]);
-    assert_eq!(
-        ch(&mut app, 'r'),
-        vec![Command::RefreshNow("globex".into())]
-    );
     assert_eq!(ch(&mut app, 'x'), vec![Command::Stop("globex".into())]);
     assert_eq!(ch(&mut app, 'A'), vec![Command::StartAll]);
     assert!(!app.should_quit());
+}
+
+#[test]
+fn refresh_without_a_token_sends_nothing_and_says_why() {
+    let mut app = populated_app();
+    ch(&mut app, 'j');
+    assert_eq!(app.selected_name(), Some("globex"));
+    assert_eq!(
+        ch(&mut app, 'r'),
+        vec![],
+        "no password for a session that holds no token"
+    );
+    let status = app.status_message().expect("a message");
+    assert!(status.is_error);
+    assert_eq!(
+        status.text,
+        "'globex' holds no token to refresh; Enter starts it"
+    );
 }
 
 #[test]

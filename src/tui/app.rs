@@ -681,7 +681,7 @@ impl App {
             },
             KeyCode::Char('D') => self.duplicate(selected),
             KeyCode::Enter => return selected.map(Command::Start).into_iter().collect(),
-            KeyCode::Char('r') => return selected.map(Command::RefreshNow).into_iter().collect(),
+            KeyCode::Char('r') => return self.refresh_selected(selected),
             KeyCode::Char('x') => return selected.map(Command::Stop).into_iter().collect(),
             KeyCode::Char('c') => self.copy_selected(),
             _ => {}
@@ -810,6 +810,27 @@ impl App {
             n += 1;
         }
         self.edits.push(EditRequest::Duplicate { name, new_name });
+    }
+
+    /// `r`: a Bearer refresh needs a token. Without one, say so rather than
+    /// sending the password for a session the user never started.
+    fn refresh_selected(&mut self, selected: Option<String>) -> Vec<Command> {
+        let Some(name) = selected else {
+            self.set_status("no connection selected".to_owned(), true);
+            return Vec::new();
+        };
+        let holds_token = self
+            .session(&name)
+            .is_some_and(|snapshot| snapshot.token.is_some());
+        if holds_token {
+            vec![Command::RefreshNow(name)]
+        } else {
+            self.set_status(
+                format!("'{name}' holds no token to refresh; Enter starts it"),
+                true,
+            );
+            Vec::new()
+        }
     }
 
     fn copy_selected(&mut self) {
