@@ -483,3 +483,40 @@ fn secrets_never_show_in_debug() {
     assert_eq!(back.secret, DraftSecret::Plain(Secret::from("hunter2")));
     assert!(!format!("{back:?}").contains("hunter2"));
 }
+
+#[test]
+fn comments_at_the_end_of_the_file_stay_above_new_connections_and_survive_deletes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("connections.toml");
+    let original = "# My hand-written connections file\n#   odd   spacing   comment\n\n\
+                    # keep this line\n";
+    std::fs::write(&path, original).expect("write");
+    let mut doc = ConfigDocument::load(&path).expect("loads");
+
+    let mut first = lab_draft();
+    first.name = "one".into();
+    doc.add_connection(&first).expect("add one");
+    let mut second = lab_draft();
+    second.name = "two".into();
+    doc.add_connection(&second).expect("add two");
+
+    let text = doc.text();
+    assert!(
+        text.starts_with(original),
+        "comments stay at the top, as written:\n{text}"
+    );
+    let one = text.find("name = \"one\"").expect("one");
+    let two = text.find("name = \"two\"").expect("two");
+    assert!(
+        one < two,
+        "new connections go after the earlier ones:\n{text}"
+    );
+
+    doc.delete_connection("one").expect("delete one");
+    doc.delete_connection("two").expect("delete two");
+    assert!(
+        doc.text().starts_with(original),
+        "deletes keep them:\n{}",
+        doc.text()
+    );
+}

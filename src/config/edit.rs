@@ -528,7 +528,19 @@ impl ConfigDocument {
         self.apply(|doc| {
             let mut table = Table::new();
             write_new(&mut table, draft);
-            if !starts_empty {
+
+            // Comments at the end of the file belong to the document, and
+            // toml_edit writes them after every table: a new table would land
+            // above them. Keep them where the user wrote them by moving them
+            // into the new table's prefix, a blank line above its header so a
+            // later delete of this table leaves them alone.
+            let trailing = doc.trailing().as_str().unwrap_or_default().to_owned();
+            if trailing.contains('#') {
+                table
+                    .decor_mut()
+                    .set_prefix(format!("{}\n\n", trailing.trim_end()));
+                doc.set_trailing("");
+            } else if !starts_empty {
                 table.decor_mut().set_prefix("\n");
             }
             match doc.get_mut(ARRAY) {
