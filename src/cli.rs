@@ -971,17 +971,18 @@ fn print_status(rows: &[StatusRow], json: bool) -> anyhow::Result<Exit> {
                 expires,
                 tail
             )?;
+            // The table is data (stdout); the advice for a failing row is not (stderr).
             if !row.ok {
                 match &row.verdict {
                     Some(v) => {
-                        writeln!(stdout, "{:<20} {}", "", v.meaning)?;
-                        writeln!(stdout, "{:<20} what to do: {}", "", v.next_step)?;
+                        eprintln!("actsm: {}: {}", row.name, v.meaning);
+                        eprintln!("  what to do: {}", v.next_step);
                     }
-                    None => writeln!(
-                        stdout,
-                        "{:<20} what to do: run `actsm token {}` or `actsm status --check {}`",
-                        "", row.name, row.name
-                    )?,
+                    None => eprintln!(
+                        "actsm: {}: no cached token; run `actsm token {}` or \
+                         `actsm status --check {}`",
+                        row.name, row.name, row.name
+                    ),
                 }
             }
         }
