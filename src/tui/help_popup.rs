@@ -58,9 +58,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::styled(format!("! {warning}"), theme.warning()));
     }
 
-    #[allow(clippy::cast_possible_truncation)] // a few dozen lines at most
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::horizontal([Constraint::Length(72.min(area.width))])
+    // Wide terminals get a wider box, so long warnings take fewer lines; the
+    // height counts wrapped lines, so nothing is cut while the screen has room.
+    let width = area
+        .width
+        .min(72.max(area.width.saturating_mul(3) / 4))
+        .min(110);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let wrapped: usize = lines
+        .iter()
+        .map(|line| line.width().max(1).div_ceil(inner))
+        .sum();
+    let height = u16::try_from(wrapped + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height)])
