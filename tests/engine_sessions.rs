@@ -415,7 +415,7 @@ async fn a_hung_server_does_not_delay_another_connection() {
         connection("acme", &sim.base_url(), DB, PASSWORD),
     ];
     let begun = Instant::now();
-    let (_engine, mut ev) = start(
+    let (engine, mut ev) = start(
         conns,
         Settings {
             timeout: Duration::from_secs(10),
@@ -429,6 +429,13 @@ async fn a_hung_server_does_not_delay_another_connection() {
     .await;
     assert!(begun.elapsed() < Duration::from_secs(3));
     assert_eq!(ev.states("hung"), [SessionState::Authorizing]);
+
+    // Stop abandons the hung call at once.
+    engine.send(Command::Stop("hung".into()));
+    ev.wait_for("hung", Duration::from_secs(1), |s| {
+        s.state == SessionState::Stopped
+    })
+    .await;
     holder.abort();
 }
 
