@@ -803,3 +803,60 @@ async fn no_secret_or_token_reaches_events_or_the_log() {
         }
     }
 }
+
+#[tokio::test]
+async fn server_faults_back_off_and_recover() {
+    let sim = sim_with(vec![
+        SimUser::new(DB, USER, PASSWORD).with_scenario(Scenario::ServerError),
+        SimUser::new("Login_Page", USER, PASSWORD).with_scenario(Scenario::NotAToken),
+    ])
+    .await;
+    let url = sim.base_url();
+    let (_engine, mut ev) = start(
+        vec![
+            connection("five", &url, DB, PASSWORD),
+            connection("page", &url, "Login_Page", PASSWORD),
+        ],
+        settings(),
+    );
+
+    let five = ev
+        .wait_for("five", Duration::from_secs(5), |s| {
+            s.state == SessionState::Backoff
+        })
+        .await;
+    let page = ev
+        .wait_for("page", Duration::from_secs(5), |s| {
+            s.state == SessionState::Backoff
+        })
+        .await;
+    assert_eq!(
+        five.last_verdict.map(|v| v.kind),
+        Some(VerdictKind::ServerError)
+    );
+    assert_eq!(
+        page.last_verdict.map(|v| v.kind),
+        Some(VerdictKind::NotAToken)
+    );
+    assert!(five.retry_at.is_some() && page.retry_at.is_some());
+
+    // The server heals; the next retry (about 2 s later) gets a token.
+    sim.set_scenario(DB, USER, Scenario::Healthy);
+    let s = ev
+        .wait_for("five", Duration::from_secs(5), |s| {
+            s.state == SessionState::Valid
+        })
+        .await;
+    assert_eq!((s.failures, s.tokens_obtained), (0, 1));
+    let last = ev
+        .journal_of("five")
+        .last()
+        .copied()
+        .cloned()
+        .expect("journalled");
+    assert!(
+        last.rule.starts_with("retry after backoff "),
+        "{}",
+        last.rule
+    );
+}
