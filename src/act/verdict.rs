@@ -629,7 +629,7 @@ fn is_html(headers: &HeaderMap, text: &str) -> bool {
 }
 
 /// Says what a body is, for a detail: e.g. `an HTML page titled 'Login' (text/html, 5120
-/// bytes)`. Never more than [`DETAIL_MAX`] characters, never a credential.
+/// bytes)`. Never more than 120 characters, never a credential.
 pub fn describe_body(headers: &HeaderMap, body: &[u8]) -> String {
     let ct = content_type(headers);
     let size = body.len();
@@ -942,6 +942,9 @@ fn tls_cause(lower: &str) -> &'static str {
         || lower.contains("self-signed")
         || lower.contains("self signed")
         || lower.contains("untrusted")
+        // webpki's answer for a self-signed certificate marked as a CA (openssl's default).
+        || lower.contains("caused as end entity")
+        || lower.contains("causedasendentity")
     {
         "the certificate is not issued by an authority this machine trusts (self-signed or a \
          company CA)"
