@@ -336,7 +336,7 @@ async fn closed_port_backs_off_with_growing_delays() {
     // 2 s, 4 s, 8 s, each ±20%.
     for (delay, base) in delays.iter().zip([2.0, 4.0, 8.0]) {
         assert!(
-            *delay >= base * 0.8 - 0.05 && *delay <= base * 1.2 + 0.05,
+            *delay >= base * 0.8 - 0.05 && *delay <= base * 1.2 + 0.25,
             "{delays:?}"
         );
     }
@@ -419,7 +419,7 @@ async fn a_hung_server_does_not_delay_another_connection() {
         connection("acme", &sim.base_url(), DB, PASSWORD),
     ];
     let begun = Instant::now();
-    let (_engine, mut ev) = start(
+    let (engine, mut ev) = start(
         conns,
         Settings {
             timeout: Duration::from_secs(10),
@@ -433,6 +433,13 @@ async fn a_hung_server_does_not_delay_another_connection() {
     .await;
     assert!(begun.elapsed() < Duration::from_secs(3));
     assert_eq!(ev.states("hung"), [SessionState::Authorizing]);
+
+    // Stop abandons the hung call at once.
+    engine.send(Command::Stop("hung".into()));
+    ev.wait_for("hung", Duration::from_secs(1), |s| {
+        s.state == SessionState::Stopped
+    })
+    .await;
     holder.abort();
 }
 
@@ -732,4 +739,128 @@ async fn authorize_once_gets_a_token_or_a_verdict() {
     assert!(entry.is_none());
     assert_eq!(result.map(|_| ()).unwrap_err().kind, VerdictKind::Secret);
     assert_eq!(sim.stats().authorize_basic, 2);
+}
+
+/// A log sink shared with the test.
+#[derive(Clone, Default)]
+struct LogBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("log buffer lock")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_or_token_reaches_events_or_the_log() {
+    let log = LogBuf::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // Current-thread runtime: every engine task logs through this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let user = SimUser::new(DB, USER, PASSWORD).with_lifetime(Duration::from_secs(4));
+    let sim = sim_with(vec![user]).await;
+    let url = sim.base_url();
+    let (_engine, mut ev) = start(
+        vec![
+            connection("acme", &url, DB, PASSWORD),
+            connection("carol", &url, DB, "wrong-Pa55word"),
+        ],
+        settings(),
+    );
+    ev.wait_for("carol", Duration::from_secs(5), |s| {
+        s.state == SessionState::Failed
+    })
+    .await;
+    ev.wait_for("acme", Duration::from_secs(8), |s| s.tokens_obtained >= 2)
+        .await;
+
+    let tokens: Vec<String> = ev
+        .snapshots
+        .iter()
+        .filter_map(|s| s.token.as_ref().map(|t| t.token.expose().to_owned()))
+        .collect();
+    assert!(tokens.len() >= 2);
+    let events = format!("{:?} {:?}", ev.snapshots, ev.journal);
+    let log = String::from_utf8(log.0.lock().expect("lock").clone()).expect("utf-8 log");
+    assert!(log.contains("session state changed"), "{log}");
+    for text in [&events, &log] {
+        assert!(!text.contains(PASSWORD));
+        assert!(!text.contains("wrong-Pa55word"));
+        for token in &tokens {
+            // The signature part alone must not leak either.
+            let signature = token.rsplit('.').next().expect("three parts");
+            assert!(!text.contains(signature));
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_faults_back_off_and_recover() {
+    let sim = sim_with(vec![
+        SimUser::new(DB, USER, PASSWORD).with_scenario(Scenario::ServerError),
+        SimUser::new("Login_Page", USER, PASSWORD).with_scenario(Scenario::NotAToken),
+    ])
+    .await;
+    let url = sim.base_url();
+    let (_engine, mut ev) = start(
+        vec![
+            connection("five", &url, DB, PASSWORD),
+            connection("page", &url, "Login_Page", PASSWORD),
+        ],
+        settings(),
+    );
+
+    let five = ev
+        .wait_for("five", Duration::from_secs(5), |s| {
+            s.state == SessionState::Backoff
+        })
+        .await;
+    let page = ev
+        .wait_for("page", Duration::from_secs(5), |s| {
+            s.state == SessionState::Backoff
+        })
+        .await;
+    assert_eq!(
+        five.last_verdict.map(|v| v.kind),
+        Some(VerdictKind::ServerError)
+    );
+    assert_eq!(
+        page.last_verdict.map(|v| v.kind),
+        Some(VerdictKind::NotAToken)
+    );
+    assert!(five.retry_at.is_some() && page.retry_at.is_some());
+
+    // The server heals; the next retry (about 2 s later) gets a token.
+    sim.set_scenario(DB, USER, Scenario::Healthy);
+    let s = ev
+        .wait_for("five", Duration::from_secs(5), |s| {
+            s.state == SessionState::Valid
+        })
+        .await;
+    assert_eq!((s.failures, s.tokens_obtained), (0, 1));
+    let last = ev
+        .journal_of("five")
+        .last()
+        .copied()
+        .cloned()
+        .expect("journalled");
+    assert!(
+        last.rule.starts_with("retry after backoff "),
+        "{}",
+        last.rule
+    );
 }

@@ -49,6 +49,9 @@ const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(10);
 /// looks already expired (odd claims) cannot make a session spin.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 
+/// Timers re-read the wall clock at least this often (see [`sleep_until`]).
+const WALL_CLOCK_CHECK: Duration = Duration::from_secs(15);
+
 /// Server clocks off by more than this are corrected for when planning.
 const SKEW_TOLERANCE: TimeDelta = TimeDelta::seconds(10);
 
@@ -940,12 +943,19 @@ fn delta(d: Duration) -> TimeDelta {
 }
 
 /// Sleeps until `at` on the local clock; forever when there is nothing planned.
+///
+/// Wakes at least every [`WALL_CLOCK_CHECK`] to look at the wall clock again:
+/// tokio's timers follow a monotonic clock that stands still while the machine
+/// sleeps, and a token's expiry does not.
 async fn sleep_until(at: Option<DateTime<Utc>>) {
-    match at {
-        Some(at) => {
-            let wait = policy::until(Utc::now(), at);
-            tokio::time::sleep(wait).await;
+    let Some(at) = at else {
+        return std::future::pending().await;
+    };
+    loop {
+        let wait = policy::until(Utc::now(), at);
+        if wait.is_zero() {
+            return;
         }
-        None => std::future::pending().await,
+        tokio::time::sleep(wait.min(WALL_CLOCK_CHECK)).await;
     }
 }

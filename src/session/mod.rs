@@ -2,6 +2,25 @@
 //!
 //! A session owns its timers and backoff, calls [`crate::act`], and reports
 //! through [`Event`]s. The UI sends [`Command`]s and never waits on the network.
+//!
+//! The life of a session:
+//!
+//! - Start: resolve the secret (failure: `Failed`, verdict `Secret`), authorize
+//!   with Basic, hold the token (`Valid`).
+//! - Refresh with Bearer at `expires_at - min(refresh_before, lifetime / 2)`
+//!   plus a small jitter ([`policy::refresh_at`]). A refused Bearer token gets
+//!   one Basic authorize; if that is refused too, the session is `Failed`.
+//! - Refusals and local failures are never retried automatically (`Failed`).
+//!   Unreachable servers and server faults back off 2 s, 4 s ... 60 s with
+//!   jitter ([`policy::backoff_delay`]); throttling waits for `Retry-After` or
+//!   the meter's reset (`Backoff`, with `retry_at`). An exhausted meter holds
+//!   the next planned call until its reset.
+//! - A held token whose expiry passes without a replacement is dropped.
+//! - Every exchange is journalled with the rule that caused it; every state
+//!   change sends the whole [`SessionSnapshot`].
+//!
+//! Stop abandons a call in flight and forgets the token; the connection's task
+//! stays, idle, until the next start or the engine's end.
 
 mod engine;
 mod oneshot;
