@@ -918,10 +918,7 @@ async fn status_check(
             let cache = cache.clone();
             async move {
                 let (entry, result) =
-                    session::authorize_once(&client, connection, &config.settings).await;
-                if let (Some(cache), Ok(status)) = (&cache, &result) {
-                    store_quietly(cache, connection, status);
-                }
+                    authorize_and_cache(&client, cache.as_ref(), connection, config).await;
                 status_row(connection, entry.as_ref(), &result)
             }
         })
@@ -931,11 +928,24 @@ async fn status_check(
     print_status(&rows, json)
 }
 
-/// Caches a token a command obtained anyway; a failure is only logged.
-fn store_quietly(cache: &TokenCache, connection: &Connection, status: &TokenStatus) {
-    if let Err(e) = cache.store(connection, status) {
+/// Authorizes once (for `status --check` and `check`) and caches the token
+/// obtained anyway; a cache failure is only logged.
+async fn authorize_and_cache(
+    client: &ActClient,
+    cache: Option<&TokenCache>,
+    connection: &Connection,
+    config: &Config,
+) -> (
+    Option<crate::journal::JournalEntry>,
+    Result<TokenStatus, Verdict>,
+) {
+    let (entry, result) = session::authorize_once(client, connection, &config.settings).await;
+    if let (Some(cache), Ok(status)) = (cache, &result)
+        && let Err(e) = cache.store(connection, status)
+    {
         tracing::warn!(connection = %connection.name, "could not cache the token: {e}");
     }
+    (entry, result)
 }
 
 fn print_status(rows: &[StatusRow], json: bool) -> anyhow::Result<Exit> {
@@ -1049,10 +1059,7 @@ async fn check(
             let cache = cache.clone();
             async move {
                 let (entry, result) =
-                    session::authorize_once(&client, connection, &config.settings).await;
-                if let (Some(cache), Ok(status)) = (&cache, &result) {
-                    store_quietly(cache, connection, status);
-                }
+                    authorize_and_cache(&client, cache.as_ref(), connection, config).await;
                 let verdict = result.as_ref().err().cloned().unwrap_or_else(Verdict::ok);
                 // A server that cannot be reached will not answer /api/system either.
                 let (system, system_verdict) =
