@@ -312,16 +312,7 @@ impl ActClient {
             &base_secrets,
         );
 
-        let issued = result
-            .as_ref()
-            .ok()
-            .map(|i| i.token.expose().to_owned())
-            .map(Zeroizing::new);
-        let mut secrets = base_secrets.to_vec();
-        if let Some(token) = issued.as_deref() {
-            secrets.push(token);
-        }
-        scrub_all(&mut exchange, result.as_mut().err(), &secrets);
+        scrub_token_call(&mut exchange, &mut result, &base_secrets);
         (exchange, result)
     }
 
@@ -368,16 +359,7 @@ impl ActClient {
             &[token.expose()],
         );
 
-        let issued = result
-            .as_ref()
-            .ok()
-            .map(|i| i.token.expose().to_owned())
-            .map(Zeroizing::new);
-        let mut secrets = vec![token.expose()];
-        if let Some(new) = issued.as_deref() {
-            secrets.push(new);
-        }
-        scrub_all(&mut exchange, result.as_mut().err(), &secrets);
+        scrub_token_call(&mut exchange, &mut result, &[token.expose()]);
         (exchange, result)
     }
 
@@ -556,6 +538,19 @@ fn failed_exchange(call: CallKind, url: &str, verdict: Verdict) -> Exchange {
     }
 }
 
+/// Scrubs an authorize or refresh outcome of the credentials sent and of the
+/// token issued, should an error detail have echoed any of them.
+fn scrub_token_call(exchange: &mut Exchange, result: &mut Result<Issued, Verdict>, sent: &[&str]) {
+    let issued = result
+        .as_ref()
+        .ok()
+        .map(|i| Zeroizing::new(i.token.expose().to_owned()));
+    let mut secrets = sent.to_vec();
+    if let Some(token) = issued.as_deref() {
+        secrets.push(token);
+    }
+    scrub_all(exchange, result.as_mut().err(), &secrets);
+}
 /// Judges an `/authorize` answer: 200 with a JWT is a token, everything else a verdict.
 fn token_outcome(
     exchange: &mut Exchange,
