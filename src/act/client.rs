@@ -551,6 +551,7 @@ fn scrub_token_call(exchange: &mut Exchange, result: &mut Result<Issued, Verdict
     }
     scrub_all(exchange, result.as_mut().err(), &secrets);
 }
+
 /// Judges an `/authorize` answer: 200 with a JWT is a token, everything else a verdict.
 fn token_outcome(
     exchange: &mut Exchange,
