@@ -1,177 +1,26 @@
 //! The engine applying a reloaded connections file, and passwords typed at
 //! the prompt, against the built-in simulator on 127.0.0.1.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actsm::act::{CallKind, VerdictKind};
-use actsm::config::{Config, Connection, SecretSource, Settings};
-use actsm::journal::JournalEntry;
+use actsm::config::{Connection, SecretSource, Settings};
 use actsm::secret::Secret;
-use actsm::session::{
-    Command, Engine, Event, PROMPT_NEEDED, SessionSnapshot, SessionState, authorize_once,
-};
-use actsm::sim::{SimConfig, SimServer, SimUser};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio::time::{Instant, timeout};
+use actsm::session::{Command, PROMPT_NEEDED, SessionSnapshot, SessionState, authorize_once};
+use actsm::sim::{SimServer, SimUser};
 
-const DB: &str = "Acme";
 const OTHER_DB: &str = "Beta";
-const USER: &str = "Jane Doe";
 const OTHER_USER: &str = "John Roe";
-const PASSWORD: &str = "pw:with:colons";
 
-async fn sim_with(users: Vec<SimUser>) -> SimServer {
-    let config = SimConfig {
-        users,
-        ..SimConfig::default()
-    };
-    SimServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-        .await
-        .expect("simulator starts")
-}
+mod engine_common;
 
-fn connection(name: &str, url: &str, database: &str, password: &str) -> Connection {
-    Connection {
-        name: name.to_owned(),
-        url: url.to_owned(),
-        database: database.to_owned(),
-        user: USER.to_owned(),
-        secret: SecretSource::Plain(Secret::from(password)),
-        autostart: true,
-        group: None,
-        color: None,
-        note: None,
-    }
-}
+use engine_common::*;
 
 fn prompted(name: &str, url: &str) -> Connection {
     Connection {
         secret: SecretSource::Prompt,
         ..connection(name, url, DB, "")
     }
-}
-
-fn settings() -> Settings {
-    Settings {
-        timeout: Duration::from_secs(5),
-        ..Settings::default()
-    }
-}
-
-fn config(connections: Vec<Connection>, settings: Settings) -> Arc<Config> {
-    Arc::new(Config {
-        settings,
-        connections,
-        ..Config::default()
-    })
-}
-
-/// Everything the engine reported so far, and a way to wait for more.
-struct Events {
-    rx: UnboundedReceiver<Event>,
-    snapshots: Vec<SessionSnapshot>,
-    journal: Vec<JournalEntry>,
-    secret_needed: Vec<String>,
-}
-
-impl Events {
-    fn take(&mut self, event: Event) -> Option<SessionSnapshot> {
-        match event {
-            Event::SessionChanged(s) => {
-                self.snapshots.push(s.clone());
-                Some(s)
-            }
-            Event::Journal(j) => {
-                self.journal.push(j);
-                None
-            }
-            Event::SecretNeeded(name) => {
-                self.secret_needed.push(name);
-                None
-            }
-        }
-    }
-
-    /// Waits (at most `within`) for a snapshot of `name` that satisfies `pred`.
-    async fn wait_for(
-        &mut self,
-        name: &str,
-        within: Duration,
-        pred: impl Fn(&SessionSnapshot) -> bool,
-    ) -> SessionSnapshot {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = timeout(left, self.rx.recv()).await.unwrap_or_else(|_| {
-                panic!(
-                    "no matching snapshot for {name} within {within:?}; seen: {:?}",
-                    self.states(name)
-                )
-            });
-            let event = event.expect("engine keeps the channel open");
-            if let Some(s) = self.take(event)
-                && s.name == name
-                && pred(&s)
-            {
-                return s;
-            }
-        }
-    }
-
-    /// Waits (at most `within`) until `name` has asked for its password `count` times.
-    async fn wait_secret_needed(&mut self, name: &str, count: usize, within: Duration) {
-        let deadline = Instant::now() + within;
-        while self.secret_needed.iter().filter(|n| *n == name).count() < count {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = timeout(left, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("{name} did not ask for its password {count} times"))
-                .expect("engine keeps the channel open");
-            self.take(event);
-        }
-    }
-
-    /// Collects whatever arrives during `period`.
-    async fn drain_for(&mut self, period: Duration) {
-        let deadline = Instant::now() + period;
-        while let Ok(Some(event)) = timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            self.rx.recv(),
-        )
-        .await
-        {
-            self.take(event);
-        }
-    }
-
-    fn states(&self, name: &str) -> Vec<SessionState> {
-        self.snapshots
-            .iter()
-            .filter(|s| s.name == name)
-            .map(|s| s.state)
-            .collect()
-    }
-
-    fn journal_of(&self, name: &str) -> Vec<&JournalEntry> {
-        self.journal
-            .iter()
-            .filter(|j| j.connection == name)
-            .collect()
-    }
-}
-
-fn start(conns: Vec<Connection>, settings: Settings) -> (Engine, Events) {
-    let (tx, rx) = unbounded_channel();
-    let engine = Engine::spawn(config(conns, settings), tx);
-    let events = Events {
-        rx,
-        snapshots: Vec::new(),
-        journal: Vec::new(),
-        secret_needed: Vec::new(),
-    };
-    (engine, events)
 }
 
 fn fingerprint(s: &SessionSnapshot) -> String {

@@ -1,162 +1,18 @@
 //! The session engine against the built-in simulator and a few hostile
 //! listeners, all on 127.0.0.1.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actsm::act::{CallKind, VerdictKind};
-use actsm::config::{Config, Connection, SecretSource, Settings};
-use actsm::journal::JournalEntry;
-use actsm::secret::Secret;
-use actsm::session::{Command, Engine, Event, SessionSnapshot, SessionState, authorize_once};
-use actsm::sim::{Scenario, SimConfig, SimServer, SimUser};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use tokio::time::{Instant, timeout};
+use actsm::config::{SecretSource, Settings};
+use actsm::session::{Command, SessionSnapshot, SessionState, authorize_once};
+use actsm::sim::{Scenario, SimUser};
+use tokio::time::Instant;
 
-const DB: &str = "Acme";
-const USER: &str = "Jane Doe";
-const PASSWORD: &str = "pw:with:colons";
+mod engine_common;
 
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-async fn sim_with(users: Vec<SimUser>) -> SimServer {
-    sim_skewed(users, 0).await
-}
-
-/// A simulator whose clock is `offset` seconds off ours.
-async fn sim_skewed(users: Vec<SimUser>, offset: i64) -> SimServer {
-    let config = SimConfig {
-        users,
-        clock_offset_secs: offset,
-        ..SimConfig::default()
-    };
-    SimServer::start(loopback(), config)
-        .await
-        .expect("simulator starts")
-}
-
-fn connection(name: &str, url: &str, database: &str, password: &str) -> Connection {
-    Connection {
-        name: name.to_owned(),
-        url: url.to_owned(),
-        database: database.to_owned(),
-        user: USER.to_owned(),
-        secret: SecretSource::Plain(Secret::from(password)),
-        autostart: true,
-        group: None,
-        color: None,
-        note: None,
-    }
-}
-
-fn settings() -> Settings {
-    Settings {
-        timeout: Duration::from_secs(5),
-        ..Settings::default()
-    }
-}
-
-fn config(connections: Vec<Connection>, settings: Settings) -> Arc<Config> {
-    Arc::new(Config {
-        settings,
-        connections,
-        ..Config::default()
-    })
-}
-
-/// Everything the engine reported so far, and a way to wait for more.
-struct Events {
-    rx: UnboundedReceiver<Event>,
-    snapshots: Vec<SessionSnapshot>,
-    journal: Vec<JournalEntry>,
-}
-
-impl Events {
-    fn new(rx: UnboundedReceiver<Event>) -> Self {
-        Self {
-            rx,
-            snapshots: Vec::new(),
-            journal: Vec::new(),
-        }
-    }
-
-    fn take(&mut self, event: Event) -> Option<SessionSnapshot> {
-        match event {
-            Event::SessionChanged(s) => {
-                self.snapshots.push(s.clone());
-                Some(s)
-            }
-            Event::Journal(j) => {
-                self.journal.push(j);
-                None
-            }
-            Event::SecretNeeded(_) => None,
-        }
-    }
-
-    /// Waits (at most `within`) for a snapshot of `name` that satisfies `pred`.
-    async fn wait_for(
-        &mut self,
-        name: &str,
-        within: Duration,
-        pred: impl Fn(&SessionSnapshot) -> bool,
-    ) -> SessionSnapshot {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let event = timeout(left, self.rx.recv()).await.unwrap_or_else(|_| {
-                panic!(
-                    "no matching snapshot for {name} within {within:?}; seen: {:?}",
-                    self.states(name)
-                )
-            });
-            let event = event.expect("engine keeps the channel open");
-            if let Some(s) = self.take(event)
-                && s.name == name
-                && pred(&s)
-            {
-                return s;
-            }
-        }
-    }
-
-    /// Collects whatever arrives during `period`.
-    async fn drain_for(&mut self, period: Duration) {
-        let deadline = Instant::now() + period;
-        while let Ok(Some(event)) = timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            self.rx.recv(),
-        )
-        .await
-        {
-            self.take(event);
-        }
-    }
-
-    fn states(&self, name: &str) -> Vec<SessionState> {
-        self.snapshots
-            .iter()
-            .filter(|s| s.name == name)
-            .map(|s| s.state)
-            .collect()
-    }
-
-    fn journal_of(&self, name: &str) -> Vec<&JournalEntry> {
-        self.journal
-            .iter()
-            .filter(|j| j.connection == name)
-            .collect()
-    }
-}
-
-fn start(conns: Vec<Connection>, settings: Settings) -> (Engine, Events) {
-    let (tx, rx) = unbounded_channel();
-    let engine = Engine::spawn(config(conns, settings), tx);
-    (engine, Events::new(rx))
-}
+use engine_common::*;
 
 #[test]
 fn idle_snapshot_is_empty() {
