@@ -2,25 +2,18 @@
 //! `list`, `completions`, `prompt`, `logout`) and the token cache they share,
 //! run as a user runs them against a simulator started by the test, on loopback.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use actsm::cache::cache_key;
-use actsm::sim::{SimConfig, SimServer};
 
-/// A simulator plus a temporary connections file and state folder.
-struct Fixture {
-    sim: SimServer,
-    dir: tempfile::TempDir,
-}
+mod cli_common;
+
+use cli_common::{Fixture, closed_port_url, read_all_files, stderr, stdout};
 
 impl Fixture {
     async fn start() -> Self {
-        let sim = SimServer::start(([127, 0, 0, 1], 0).into(), SimConfig::demo())
-            .await
-            .expect("simulator starts on loopback");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let fixture = Self { sim, dir };
+        let fixture = Self::new().await;
         fixture.write_config(&fixture.config_with_user("Jane Doe"));
         fixture
     }
@@ -71,18 +64,6 @@ password_env = "ACTSM_TEST_UNSET_VARIABLE"
         )
     }
 
-    fn write_config(&self, text: &str) {
-        std::fs::write(self.config_path(), text).expect("write config");
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("connections.toml")
-    }
-
-    fn state_dir(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
     fn cache_dir(&self) -> PathBuf {
         self.state_dir().join("cache")
     }
@@ -90,32 +71,6 @@ password_env = "ACTSM_TEST_UNSET_VARIABLE"
     fn acme_entry(&self, user: &str) -> PathBuf {
         let key = cache_key(&self.sim.base_url(), "Acme_Healthy", user);
         self.cache_dir().join(format!("{key}.json"))
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_actsm"));
-        command
-            .args(args)
-            .env("ACTSM_CONFIG", self.config_path())
-            .env("ACTSM_STATE_DIR", self.state_dir())
-            .env("ACTSM_LOG", "trace")
-            .env("ACTSM_TEST_ACME_PW", "demo")
-            .env_remove("ACTSM_TEST_UNSET_VARIABLE")
-            .env("NO_COLOR", "1")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .env_remove("ALL_PROXY");
-        command
-    }
-
-    /// Runs `actsm ARGS` off the async runtime so the simulator keeps serving.
-    async fn actsm(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        tokio::task::spawn_blocking(move || command.output().expect("actsm runs"))
-            .await
-            .expect("join")
     }
 
     async fn token(&self) -> String {
@@ -129,41 +84,9 @@ password_env = "ACTSM_TEST_UNSET_VARIABLE"
     }
 }
 
-/// A URL on a loopback port where nothing listens.
-fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/act.web.api")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout(output))
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(output)))
-}
-
-fn read_all_files(dir: &Path) -> String {
-    let mut text = String::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return text;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            text.push_str(&read_all_files(&path));
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            text.push_str(&String::from_utf8_lossy(&bytes));
-        }
-    }
-    text
 }
 
 // ---------------------------------------------------------------- token
