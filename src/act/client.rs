@@ -552,6 +552,27 @@ fn scrub_token_call(exchange: &mut Exchange, result: &mut Result<Issued, Verdict
     scrub_all(exchange, result.as_mut().err(), &secrets);
 }
 
+/// How far a token's `iat` may lie after the server's `Date` before it is refused:
+/// `Date` has one-second resolution and the two may be read a moment apart.
+const IAT_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// [`VerdictKind::IssuedInFuture`] when the token's `iat` lies more than
+/// [`IAT_TOLERANCE`] after `server_now` (the server's `Date`, else our clock).
+fn issued_in_future(claims: &Claims, server_now: DateTime<Utc>) -> Option<Verdict> {
+    let iat = DateTime::from_timestamp(claims.iat?, 0)?;
+    (iat > server_now + IAT_TOLERANCE).then(|| {
+        Verdict::new(
+            VerdictKind::IssuedInFuture,
+            format!(
+                "iat {} is {}s after the server's time {}",
+                iat.to_rfc3339(),
+                (iat - server_now).num_seconds(),
+                server_now.to_rfc3339()
+            ),
+        )
+    })
+}
+
 /// Judges an `/authorize` answer: 200 with a JWT is a token, everything else a verdict.
 fn token_outcome(
     exchange: &mut Exchange,
@@ -585,6 +606,10 @@ fn token_outcome(
                             server_now.to_rfc3339()
                         ),
                     );
+                    return Err(exchange.verdict.clone());
+                }
+                if let Some(verdict) = issued_in_future(&claims, server_now) {
+                    exchange.verdict = verdict;
                     return Err(exchange.verdict.clone());
                 }
                 exchange.verdict = Verdict::ok();

@@ -56,6 +56,8 @@ pub enum VerdictKind {
     Secret,
     /// A 200 with a token whose `exp` had already passed when it arrived.
     ExpiredOnArrival,
+    /// A 200 with a token whose `iat` lies in the future by the server's own clock.
+    IssuedInFuture,
 }
 
 /// Broad classes of verdicts, for exit codes, colours and retry policy.
@@ -88,7 +90,7 @@ pub struct Verdict {
 
 impl VerdictKind {
     /// Every kind, in table order.
-    pub const ALL: [VerdictKind; 23] = [
+    pub const ALL: [VerdictKind; 24] = [
         VerdictKind::Ok,
         VerdictKind::Unauthorized,
         VerdictKind::TokenRejected,
@@ -112,6 +114,7 @@ impl VerdictKind {
         VerdictKind::Transport,
         VerdictKind::Secret,
         VerdictKind::ExpiredOnArrival,
+        VerdictKind::IssuedInFuture,
     ];
 
     /// This kind's row of [`TABLE`].
@@ -195,7 +198,7 @@ pub struct Row {
 }
 
 /// The verdict table: the only place where meanings live (ACT-API.md, "Errors").
-pub static TABLE: [Row; 23] = [
+pub static TABLE: [Row; 24] = [
     Row {
         kind: VerdictKind::Ok,
         label: "ok",
@@ -403,6 +406,16 @@ pub static TABLE: [Row; 23] = [
             or its token lifetime setting is wrong.",
         next_step: "Check the server's clock and the token lifetime in the Act! Web API \
             configuration; actsm retries with backoff rather than in a loop.",
+        class: VerdictClass::ServerFault,
+    },
+    Row {
+        kind: VerdictKind::IssuedInFuture,
+        label: "token issued in future",
+        meaning: "The server answered 200 with a token whose iat (issue time) lies more than a \
+            minute after the server's own Date: the part that issues tokens and the web server \
+            disagree about the time, so the token's times cannot be trusted.",
+        next_step: "Have the server's administrator check its clock and time zone (and NTP); \
+            actsm retries with backoff rather than in a loop.",
         class: VerdictClass::ServerFault,
     },
 ];
@@ -1098,6 +1111,7 @@ mod tests {
             K::Transport => 20,
             K::Secret => 21,
             K::ExpiredOnArrival => 22,
+            K::IssuedInFuture => 23,
         }
     }
 

@@ -1,12 +1,15 @@
 //! What the simulator knows: its users, databases, scenarios and timings.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
 /// How the simulator answers a user whose credentials are right.
 ///
 /// Each variant mimics one answer a real Act! server (or something in front
-/// of it) has been seen to give; see `ACT-API.md`.
+/// of it, or a broken network) has been seen to give; see `ACT-API.md`. The
+/// variants after [`Scenario::NotAToken`] are faults: they exist to prove that
+/// a client stays calm and truthful against them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Scenario {
     /// 200 with a fresh token.
@@ -24,13 +27,66 @@ pub enum Scenario {
     Throttled,
     /// 500 with an ASP.NET error object.
     ServerError,
-    /// 200 whose body is an HTML login page instead of a token.
+    /// 200 whose body is an HTML login page instead of a token (alias `html-200`).
     NotAToken,
+    /// Reads the request, then never answers (until the simulator shuts down).
+    Hang,
+    /// A healthy token, sent only after the given delay (`slow-5s`, alias `delay-5s`).
+    Slow(Duration),
+    /// Reads the request, then resets the TCP connection without any response.
+    Reset,
+    /// 200 with a 10 MB body, streamed without a `Content-Length`.
+    HugeBody,
+    /// A token without an `exp` claim (the server still ends it after the lifetime).
+    NoExp,
+    /// A token whose `exp` passed a minute before it was sent.
+    Expired,
+    /// A token whose `iat` and `nbf` lie ten minutes after the server's `Date`.
+    FutureIat,
+    /// The server's clock runs ten minutes ahead: `Date` and the token's claims
+    /// both follow it, consistently.
+    SkewedDate,
+    /// A healthy token with non-numeric `X-RateLimit-*` headers.
+    BadRateHeaders,
+    /// 429, no `Retry-After`, `X-RateLimit-Reset` as seconds from now (`20`).
+    ResetSeconds,
+    /// 429, no `Retry-After`, `X-RateLimit-Reset` as Unix seconds.
+    ResetEpoch,
+    /// 429, no `Retry-After`, `X-RateLimit-Reset` as Unix milliseconds.
+    ResetEpochMs,
+    /// 429, no `Retry-After`, `X-RateLimit-Reset` as an HTTP date.
+    ResetHttpDate,
+    /// 429, no `Retry-After`, `X-RateLimit-Reset` as an RFC 3339 timestamp.
+    ResetRfc3339,
+    /// Always 429, with neither `Retry-After` nor rate-limit headers.
+    ThrottledNoRetryAfter,
+    /// Healthy tokens that the server revokes after a quarter of their
+    /// lifetime: a Bearer refresh then gets 401 while the token has time left.
+    DropEarly,
 }
+
+/// The delay of [`Scenario::Slow`] when none is given: shorter than the demo's 5 s timeout.
+pub const DEFAULT_SLOW: Duration = Duration::from_secs(3);
+
+/// How far [`Scenario::FutureIat`] and [`Scenario::SkewedDate`] move time, seconds.
+pub const FAULT_SHIFT_SECS: i64 = 600;
+
+/// How far away the `Reset*` scenarios put the rate-limit reset, seconds.
+pub const FAULT_RESET_SECS: i64 = 20;
+
+/// The prefix of database names that select a scenario: `fault-hang`, `fault-slow-2s`.
+pub const FAULT_DATABASE_PREFIX: &str = "fault-";
+
+/// The password every login to a `fault-*` database needs (any user name works).
+pub const FAULT_PASSWORD: &str = "demo";
+
+/// Token lifetime of `fault-drop-early` logins, short enough to watch in the demo.
+pub const DROP_EARLY_LIFETIME: Duration = Duration::from_secs(120);
 
 impl Scenario {
     /// Every scenario, in declaration order (for help texts and `--scenario` listings).
-    pub const ALL: [Scenario; 8] = [
+    /// [`Scenario::Slow`] appears with [`DEFAULT_SLOW`].
+    pub const ALL: [Scenario; 24] = [
         Scenario::Healthy,
         Scenario::Incompatible4030,
         Scenario::Subscription4031,
@@ -39,9 +95,26 @@ impl Scenario {
         Scenario::Throttled,
         Scenario::ServerError,
         Scenario::NotAToken,
+        Scenario::Hang,
+        Scenario::Slow(DEFAULT_SLOW),
+        Scenario::Reset,
+        Scenario::HugeBody,
+        Scenario::NoExp,
+        Scenario::Expired,
+        Scenario::FutureIat,
+        Scenario::SkewedDate,
+        Scenario::BadRateHeaders,
+        Scenario::ResetSeconds,
+        Scenario::ResetEpoch,
+        Scenario::ResetEpochMs,
+        Scenario::ResetHttpDate,
+        Scenario::ResetRfc3339,
+        Scenario::ThrottledNoRetryAfter,
+        Scenario::DropEarly,
     ];
 
-    /// The kebab-case name used on the command line and in logs.
+    /// The kebab-case name used on the command line and in logs. [`Scenario::Slow`]
+    /// is `slow` here; its `Display` form carries the delay (`slow-3s`).
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Healthy => "healthy",
@@ -52,28 +125,113 @@ impl Scenario {
             Scenario::Throttled => "throttled",
             Scenario::ServerError => "server-error",
             Scenario::NotAToken => "not-a-token",
+            Scenario::Hang => "hang",
+            Scenario::Slow(_) => "slow",
+            Scenario::Reset => "reset",
+            Scenario::HugeBody => "huge-body",
+            Scenario::NoExp => "no-exp",
+            Scenario::Expired => "expired",
+            Scenario::FutureIat => "future-iat",
+            Scenario::SkewedDate => "skewed-date",
+            Scenario::BadRateHeaders => "bad-rate-headers",
+            Scenario::ResetSeconds => "reset-seconds",
+            Scenario::ResetEpoch => "reset-epoch",
+            Scenario::ResetEpochMs => "reset-epoch-ms",
+            Scenario::ResetHttpDate => "reset-http-date",
+            Scenario::ResetRfc3339 => "reset-rfc3339",
+            Scenario::ThrottledNoRetryAfter => "throttled-no-retry-after",
+            Scenario::DropEarly => "drop-early",
+        }
+    }
+
+    /// True for the fault scenarios (everything after [`Scenario::NotAToken`]).
+    pub fn is_fault(self) -> bool {
+        !matches!(
+            self,
+            Scenario::Healthy
+                | Scenario::Incompatible4030
+                | Scenario::Subscription4031
+                | Scenario::ApiAccess4032
+                | Scenario::GatewayForbidden
+                | Scenario::Throttled
+                | Scenario::ServerError
+                | Scenario::NotAToken
+        )
+    }
+
+    /// One line for help texts: what the simulator does in this scenario.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scenario::Healthy => "200 with a fresh token",
+            Scenario::Incompatible4030 => "403 with Act! code 4030",
+            Scenario::Subscription4031 => "403 with Act! code 4031",
+            Scenario::ApiAccess4032 => "403 with Act! code 4032",
+            Scenario::GatewayForbidden => "403 from an API gateway",
+            Scenario::Throttled => "429 with Retry-After: 30",
+            Scenario::ServerError => "500 with an ASP.NET error",
+            Scenario::NotAToken => "200 with an HTML login page (alias html-200)",
+            Scenario::Hang => "reads the request, never answers",
+            Scenario::Slow(_) => "a token after a delay (slow-5s, delay-5s; default 3s)",
+            Scenario::Reset => "resets the connection without a response",
+            Scenario::HugeBody => "200 with a 10 MB streamed body",
+            Scenario::NoExp => "a token without exp",
+            Scenario::Expired => "a token whose exp has passed",
+            Scenario::FutureIat => "a token whose iat is 10 minutes ahead",
+            Scenario::SkewedDate => "server clock 10 minutes ahead (Date and claims)",
+            Scenario::BadRateHeaders => "a token with non-numeric X-RateLimit-* headers",
+            Scenario::ResetSeconds => "429, X-RateLimit-Reset in seconds from now",
+            Scenario::ResetEpoch => "429, X-RateLimit-Reset as Unix seconds",
+            Scenario::ResetEpochMs => "429, X-RateLimit-Reset as Unix milliseconds",
+            Scenario::ResetHttpDate => "429, X-RateLimit-Reset as an HTTP date",
+            Scenario::ResetRfc3339 => "429, X-RateLimit-Reset as RFC 3339",
+            Scenario::ThrottledNoRetryAfter => "429 without Retry-After",
+            Scenario::DropEarly => "tokens revoked after a quarter of their lifetime",
         }
     }
 }
 
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Scenario::Slow(delay) => write!(f, "slow-{}", humantime::format_duration(*delay)),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
 /// Parses a scenario name as printed by `Display` (case-insensitive, `_` taken as `-`).
 ///
-/// The bare codes `4030`, `4031` and `4032` are accepted too.
+/// The bare codes `4030`, `4031` and `4032` are accepted too, `html-200` for
+/// `not-a-token`, and `slow`, `slow-DURATION` or `delay-DURATION` (humantime,
+/// e.g. `delay-5s`, `slow-1500ms`) for [`Scenario::Slow`].
 pub fn parse_scenario(s: &str) -> Option<Scenario> {
     let wanted = s.trim().to_ascii_lowercase().replace('_', "-");
     match wanted.as_str() {
         "4030" => return Some(Scenario::Incompatible4030),
         "4031" => return Some(Scenario::Subscription4031),
         "4032" => return Some(Scenario::ApiAccess4032),
+        "html-200" => return Some(Scenario::NotAToken),
+        "slow" | "delay" => return Some(Scenario::Slow(DEFAULT_SLOW)),
         _ => {}
     }
-    Scenario::ALL.into_iter().find(|sc| sc.name() == wanted)
+    if let Some(delay) = wanted
+        .strip_prefix("slow-")
+        .or_else(|| wanted.strip_prefix("delay-"))
+    {
+        return humantime::parse_duration(delay).ok().map(Scenario::Slow);
+    }
+    Scenario::ALL
+        .into_iter()
+        .find(|sc| !matches!(sc, Scenario::Slow(_)) && sc.name() == wanted)
+}
+
+/// The scenario a database name selects: `fault-NAME` for any name
+/// [`parse_scenario`] reads (case-insensitive), else `None`.
+pub fn fault_database_scenario(database: &str) -> Option<Scenario> {
+    let lower = database.trim().to_ascii_lowercase();
+    lower
+        .strip_prefix(FAULT_DATABASE_PREFIX)
+        .and_then(parse_scenario)
 }
 
 /// One Act! login the simulator accepts.
@@ -300,6 +458,31 @@ impl SimConfig {
             .find(|db| db.eq_ignore_ascii_case(name))
     }
 
+    /// Like [`SimConfig::canonical_database`], and a `fault-NAME` database
+    /// (see [`fault_database_scenario`]) is known too, under its lower-cased name.
+    pub fn database_name(&self, name: &str) -> Option<Cow<'_, str>> {
+        if let Some(db) = self.canonical_database(name) {
+            return Some(Cow::Borrowed(db));
+        }
+        fault_database_scenario(name).map(|_| Cow::Owned(name.trim().to_ascii_lowercase()))
+    }
+
+    /// The login `user` in `database`: a configured one, or else, for a
+    /// `fault-NAME` database, any user name with the password [`FAULT_PASSWORD`]
+    /// answered with that scenario. Password not checked.
+    pub fn login(&self, database: &str, user: &str) -> Option<Cow<'_, SimUser>> {
+        if let Some(found) = self.find_user(database, user) {
+            return Some(Cow::Borrowed(found));
+        }
+        let scenario = fault_database_scenario(database)?;
+        let mut login = SimUser::new(database.trim().to_ascii_lowercase(), user, FAULT_PASSWORD)
+            .with_scenario(scenario);
+        if scenario == Scenario::DropEarly {
+            login.lifetime = Some(DROP_EARLY_LIFETIME.min(self.token_lifetime));
+        }
+        Some(Cow::Owned(login))
+    }
+
     /// The user named `user` in `database` (both case-insensitive), password not checked.
     pub fn find_user(&self, database: &str, user: &str) -> Option<&SimUser> {
         self.users.iter().find(|u| {
@@ -323,6 +506,48 @@ mod tests {
         );
         assert_eq!(parse_scenario("4031"), Some(Scenario::Subscription4031));
         assert_eq!(parse_scenario("nonsense"), None);
+        assert_eq!(parse_scenario("html-200"), Some(Scenario::NotAToken));
+        assert_eq!(
+            parse_scenario("delay-5s"),
+            Some(Scenario::Slow(Duration::from_secs(5)))
+        );
+        assert_eq!(
+            parse_scenario("slow-1500ms"),
+            Some(Scenario::Slow(Duration::from_millis(1500)))
+        );
+        assert_eq!(parse_scenario("slow"), Some(Scenario::Slow(DEFAULT_SLOW)));
+        assert_eq!(parse_scenario("slow-soon"), None);
+        let faults = Scenario::ALL.iter().filter(|sc| sc.is_fault()).count();
+        assert_eq!(faults, 16);
+        assert!(!Scenario::Throttled.is_fault() && Scenario::Slow(DEFAULT_SLOW).is_fault());
+    }
+
+    #[test]
+    fn fault_databases_select_their_scenario() {
+        assert_eq!(fault_database_scenario("fault-hang"), Some(Scenario::Hang));
+        assert_eq!(
+            fault_database_scenario("FAULT-Delay-2s"),
+            Some(Scenario::Slow(Duration::from_secs(2)))
+        );
+        assert_eq!(fault_database_scenario("fault-nonsense"), None);
+        assert_eq!(fault_database_scenario("hang"), None);
+
+        let config = SimConfig::demo();
+        let login = config
+            .login("Fault-Reset", "anyone")
+            .expect("a fault login");
+        assert_eq!(login.scenario, Scenario::Reset);
+        assert_eq!(login.password, FAULT_PASSWORD);
+        assert_eq!(login.database, "fault-reset");
+        assert_eq!(
+            config.database_name("FAULT-reset").as_deref(),
+            Some("fault-reset")
+        );
+        assert!(config.login("Unknown_Db", "anyone").is_none());
+        let drop = config
+            .login("fault-drop-early", "x")
+            .expect("a fault login");
+        assert_eq!(config.lifetime_for(&drop), DROP_EARLY_LIFETIME);
     }
 
     #[test]

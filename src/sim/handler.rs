@@ -1,17 +1,22 @@
 //! Request handling: one fallback handler that routes by lower-cased path,
 //! because IIS ignores path case and axum's router does not.
 
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, DATE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::config::{Scenario, SimConfig, SimUser};
+use super::config::{FAULT_RESET_SECS, FAULT_SHIFT_SECS, Scenario, SimConfig, SimUser};
+use super::conn::ConnHandle;
 use super::state::{RateReading, Shared, lock};
+use super::token::Shape;
 use crate::secret::{Secret, Token};
 
 /// The header naming the Act! database.
@@ -19,6 +24,13 @@ const DATABASE_HEADER: &str = "act-database-name";
 
 /// `Retry-After` seconds of the [`Scenario::Throttled`] answer.
 const THROTTLED_RETRY_AFTER: u64 = 30;
+
+/// Size of the [`Scenario::HugeBody`] answer: 160 chunks of 64 KiB, 10 MiB.
+const HUGE_CHUNK: usize = 64 * 1024;
+const HUGE_CHUNKS: usize = 160;
+
+/// One chunk of the huge body; static so the 10 MiB are never held at once.
+static HUGE_FILLER: [u8; HUGE_CHUNK] = [b'A'; HUGE_CHUNK];
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -115,6 +127,19 @@ fn database_header(headers: &HeaderMap) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// How a response reaches the client: the fault scenarios bend this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// At once.
+    Now,
+    /// After a delay.
+    After(Duration),
+    /// Never: the request waits until the simulator shuts down.
+    Hang,
+    /// The connection is reset instead.
+    Reset,
+}
+
 /// A response plus what the log line and counters need to know about it.
 struct Outcome {
     response: Response,
@@ -122,6 +147,10 @@ struct Outcome {
     database: Option<String>,
     /// The user name presented or identified.
     user: Option<String>,
+    /// How the response is delivered.
+    delivery: Delivery,
+    /// Seconds added to the `Date` header (a server whose clock runs ahead).
+    date_shift: i64,
 }
 
 impl Outcome {
@@ -130,6 +159,43 @@ impl Outcome {
             response,
             database: None,
             user: None,
+            delivery: Delivery::Now,
+            date_shift: 0,
+        }
+    }
+
+    /// An outcome for `database` and `user`, with `response` delivered at once.
+    fn about(response: Response, database: Option<String>, user: Option<String>) -> Self {
+        Self {
+            database,
+            user,
+            ..Self::new(response)
+        }
+    }
+
+    /// Takes over an answer's response and its way of delivery.
+    fn answered(&mut self, answer: Answer, reading: Option<RateReading>) {
+        self.response = with_rate(answer.response, reading);
+        self.delivery = answer.delivery;
+        self.date_shift = answer.date_shift;
+    }
+}
+
+/// What a scenario answers: the response, whether it issued a token, how it is delivered.
+struct Answer {
+    response: Response,
+    issued: bool,
+    delivery: Delivery,
+    date_shift: i64,
+}
+
+impl Answer {
+    fn now(response: Response, issued: bool) -> Self {
+        Self {
+            response,
+            issued,
+            delivery: Delivery::Now,
+            date_shift: 0,
         }
     }
 }
@@ -137,6 +203,7 @@ impl Outcome {
 /// The one handler: routes, answers, stamps `Date`, counts and logs.
 pub(crate) async fn dispatch(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnHandle>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -159,6 +226,8 @@ pub(crate) async fn dispatch(
         mut response,
         database,
         user,
+        delivery,
+        date_shift,
     } = outcome;
     {
         let mut stats = lock(&shared.stats);
@@ -169,8 +238,7 @@ pub(crate) async fn dispatch(
     }
 
     // The server's clock travels in `Date`; it must be the simulated one.
-    let date = shared
-        .now_utc()
+    let date = (shared.now_utc() + chrono::Duration::seconds(date_shift))
         .format("%a, %d %b %Y %H:%M:%S GMT")
         .to_string();
     if let Ok(value) = HeaderValue::from_str(&date) {
@@ -184,8 +252,24 @@ pub(crate) async fn dispatch(
         database = database.as_deref().unwrap_or("-"),
         user = user.as_deref().unwrap_or("-"),
         status = response.status().as_u16(),
+        delivery = ?delivery,
         "sim request"
     );
+
+    match delivery {
+        Delivery::Now => {}
+        Delivery::After(delay) => {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = shared.stop.cancelled() => conn.kill(),
+            }
+        }
+        Delivery::Hang => {
+            shared.stop.cancelled().await;
+            conn.kill();
+        }
+        Delivery::Reset => conn.kill(),
+    }
     response
 }
 
@@ -206,16 +290,9 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Outcome {
         }
         Credentials::Absent => {
             let database = db_header
-                .and_then(|d| config.canonical_database(d))
-                .map(str::to_owned);
-            (
-                Outcome {
-                    response: unauthorized(),
-                    database,
-                    user: None,
-                },
-                false,
-            )
+                .and_then(|d| config.database_name(d))
+                .map(std::borrow::Cow::into_owned);
+            (Outcome::about(unauthorized(), database, None), false)
         }
     };
 
@@ -234,22 +311,12 @@ fn authorize_basic(
     password: &Secret,
     now: i64,
 ) -> (Outcome, bool) {
-    let Some(database) = db_header.and_then(|d| config.canonical_database(d)) else {
-        return (
-            Outcome {
-                response: unauthorized(),
-                database: None,
-                user: Some(user),
-            },
-            false,
-        );
+    let Some(database) = db_header.and_then(|d| config.database_name(d)) else {
+        return (Outcome::about(unauthorized(), None, Some(user)), false);
     };
-    let account = config.find_user(database, &user);
-    let mut outcome = Outcome {
-        response: unauthorized(),
-        database: Some(database.to_owned()),
-        user: Some(user),
-    };
+    let account = config.login(&database, &user);
+    let account = account.as_deref();
+    let mut outcome = Outcome::about(unauthorized(), Some(database.into_owned()), Some(user));
 
     // A known login name is metered even when its password is wrong: the call still cost.
     let reading = account.and_then(|a| meter(shared, config, a, now));
@@ -262,8 +329,9 @@ fn authorize_basic(
         outcome.response = with_rate(unauthorized(), reading);
         return (outcome, false);
     };
-    let (response, issued) = answer(shared, config, account, now);
-    outcome.response = with_rate(response, reading);
+    let answer = answer(shared, config, account, now);
+    let issued = answer.issued;
+    outcome.answered(answer, reading);
     (outcome, issued)
 }
 
@@ -278,40 +346,34 @@ fn authorize_bearer(
     let holder = lock(&shared.mint).verify(token.expose(), now);
     let Some(holder) = holder else {
         let database = db_header
-            .and_then(|d| config.canonical_database(d))
-            .map(str::to_owned);
-        return (
-            Outcome {
-                response: unauthorized(),
-                database,
-                user: None,
-            },
-            false,
-        );
+            .and_then(|d| config.database_name(d))
+            .map(std::borrow::Cow::into_owned);
+        return (Outcome::about(unauthorized(), database, None), false);
     };
-    let mut outcome = Outcome {
-        response: unauthorized(),
-        database: Some(holder.database.clone()),
-        user: Some(holder.user.clone()),
-    };
+    let mut outcome = Outcome::about(
+        unauthorized(),
+        Some(holder.database.clone()),
+        Some(holder.user.clone()),
+    );
     if db_header.is_some_and(|d| !d.eq_ignore_ascii_case(&holder.database)) {
         return (outcome, false);
     }
     // The login may have been removed since the token was issued.
-    let Some(account) = config.find_user(&holder.database, &holder.user) else {
+    let Some(account) = config.login(&holder.database, &holder.user) else {
         return (outcome, false);
     };
 
-    let reading = meter(shared, config, account, now);
+    let reading = meter(shared, config, &account, now);
     if let Some(r) = reading.filter(|r| r.exhausted) {
         outcome.response = with_rate(rate_exhausted(r, now), Some(r));
         return (outcome, false);
     }
-    let (response, issued) = answer(shared, config, account, now);
+    let answer = answer(shared, config, &account, now);
+    let issued = answer.issued;
     if issued && config.revoke_on_refresh {
         lock(&shared.mint).revoke(&holder.jti);
     }
-    outcome.response = with_rate(response, reading);
+    outcome.answered(answer, reading);
     (outcome, issued)
 }
 
@@ -321,19 +383,24 @@ fn meter(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> Optio
     Some(shared.meter(&user.database, &user.user, limit, now))
 }
 
-/// The answer for an authenticated user: their scenario. True when a token was issued.
-fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> (Response, bool) {
+/// A 200 carrying a token of `shape` for `user`.
+fn token_response(shared: &Shared, user: &SimUser, shape: Shape) -> Response {
+    let token = lock(&shared.mint).issue_shaped(&user.database, &user.user, shape);
+    // Act! sends the bare token, labelled as HTML.
+    (StatusCode::OK, [(CONTENT_TYPE, HTML)], token).into_response()
+}
+
+/// The user's token lifetime in seconds.
+fn lifetime_secs(config: &SimConfig, user: &SimUser) -> i64 {
+    i64::try_from(config.lifetime_for(user).as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The answer for an authenticated user: their scenario.
+fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> Answer {
+    let healthy = Shape::healthy(now, lifetime_secs(config, user));
     match user.scenario {
-        Scenario::Healthy => {
-            let lifetime = i64::try_from(config.lifetime_for(user).as_secs()).unwrap_or(i64::MAX);
-            let token = lock(&shared.mint).issue(&user.database, &user.user, now, lifetime);
-            // Act! sends the bare token, labelled as HTML.
-            (
-                (StatusCode::OK, [(CONTENT_TYPE, HTML)], token).into_response(),
-                true,
-            )
-        }
-        Scenario::Incompatible4030 => (
+        Scenario::Healthy => Answer::now(token_response(shared, user, healthy), true),
+        Scenario::Incompatible4030 => Answer::now(
             asp_error(
                 StatusCode::FORBIDDEN,
                 "4030: Incompatibility issue with Act!.",
@@ -343,7 +410,7 @@ fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> (Res
             ),
             false,
         ),
-        Scenario::Subscription4031 => (
+        Scenario::Subscription4031 => Answer::now(
             asp_error(
                 StatusCode::FORBIDDEN,
                 "4031: Subscription required.",
@@ -353,7 +420,7 @@ fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> (Res
             ),
             false,
         ),
-        Scenario::ApiAccess4032 => (
+        Scenario::ApiAccess4032 => Answer::now(
             asp_error(
                 StatusCode::FORBIDDEN,
                 "4032: API access permission required.",
@@ -363,9 +430,9 @@ fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> (Res
             ),
             false,
         ),
-        Scenario::GatewayForbidden => (gateway_forbidden(), false),
-        Scenario::Throttled => (throttled(THROTTLED_RETRY_AFTER, None), false),
-        Scenario::ServerError => (
+        Scenario::GatewayForbidden => Answer::now(gateway_forbidden(), false),
+        Scenario::Throttled => Answer::now(throttled(Some(THROTTLED_RETRY_AFTER), None), false),
+        Scenario::ServerError => Answer::now(
             asp_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An error has occurred.",
@@ -374,11 +441,132 @@ fn answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> (Res
             ),
             false,
         ),
-        Scenario::NotAToken => (
+        Scenario::NotAToken => Answer::now(
             (StatusCode::OK, [(CONTENT_TYPE, HTML)], LOGIN_PAGE).into_response(),
             false,
         ),
+        _ => fault_answer(shared, config, user, now),
     }
+}
+
+/// The answer of a fault scenario (see [`Scenario::is_fault`]).
+fn fault_answer(shared: &Shared, config: &SimConfig, user: &SimUser, now: i64) -> Answer {
+    let lifetime = lifetime_secs(config, user);
+    let mint = |shape: Shape| token_response(shared, user, shape);
+    let healthy = Shape::healthy(now, lifetime);
+
+    match user.scenario {
+        Scenario::Hang => Answer {
+            delivery: Delivery::Hang,
+            ..Answer::now(StatusCode::SERVICE_UNAVAILABLE.into_response(), false)
+        },
+        Scenario::Slow(delay) => Answer {
+            delivery: Delivery::After(delay),
+            ..Answer::now(mint(healthy), true)
+        },
+        Scenario::Reset => Answer {
+            delivery: Delivery::Reset,
+            ..Answer::now(StatusCode::SERVICE_UNAVAILABLE.into_response(), false)
+        },
+        Scenario::HugeBody => Answer::now(huge_body(), false),
+        Scenario::NoExp => Answer::now(
+            mint(Shape {
+                exp: None,
+                ..healthy
+            }),
+            true,
+        ),
+        Scenario::Expired => {
+            let exp = now - 60;
+            let shape = Shape {
+                iat: exp.saturating_sub(lifetime),
+                exp: Some(exp),
+                valid_until: exp,
+                revoke_at: None,
+            };
+            Answer::now(mint(shape), true)
+        }
+        Scenario::FutureIat => {
+            let iat = now + FAULT_SHIFT_SECS;
+            Answer::now(mint(Shape::healthy(iat, lifetime)), true)
+        }
+        Scenario::SkewedDate => Answer {
+            date_shift: FAULT_SHIFT_SECS,
+            ..Answer::now(mint(Shape::healthy(now + FAULT_SHIFT_SECS, lifetime)), true)
+        },
+        Scenario::BadRateHeaders => {
+            let mut response = mint(healthy);
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("x-ratelimit-limit", "unlimited"),
+                ("x-ratelimit-remaining", "n/a"),
+                ("x-ratelimit-reset", "soon"),
+            ] {
+                headers.insert(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            Answer::now(response, true)
+        }
+        Scenario::ResetSeconds
+        | Scenario::ResetEpoch
+        | Scenario::ResetEpochMs
+        | Scenario::ResetHttpDate
+        | Scenario::ResetRfc3339 => Answer::now(reset_form(user.scenario, now), false),
+        Scenario::ThrottledNoRetryAfter => Answer::now(throttled(None, None), false),
+        Scenario::DropEarly => {
+            let shape = Shape {
+                revoke_at: Some(now + (lifetime / 4).max(1)),
+                ..healthy
+            };
+            Answer::now(mint(shape), true)
+        }
+        // The answering scenarios are handled by `answer`, which sends only faults here.
+        _ => Answer::now(mint(healthy), true),
+    }
+}
+
+/// 200 with 10 MiB of filler, streamed in chunks with no `Content-Length`,
+/// so a client learns the size only by reading.
+fn huge_body() -> Response {
+    let chunks = futures::stream::iter(
+        (0..HUGE_CHUNKS).map(|_| Ok::<_, Infallible>(Bytes::from_static(&HUGE_FILLER))),
+    );
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HTML)],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// 429 without `Retry-After`, whose `X-RateLimit-Reset` (in the form the
+/// scenario names) lies [`FAULT_RESET_SECS`] after `now`.
+fn reset_form(scenario: Scenario, now: i64) -> Response {
+    let reset = now + FAULT_RESET_SECS;
+    let at = chrono::DateTime::from_timestamp(reset, 0).unwrap_or_default();
+    let value = match scenario {
+        Scenario::ResetSeconds => FAULT_RESET_SECS.to_string(),
+        Scenario::ResetEpochMs => (reset * 1000).to_string(),
+        Scenario::ResetHttpDate => at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        Scenario::ResetRfc3339 => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        _ => reset.to_string(),
+    };
+    let mut response = throttled(None, Some(60));
+    let headers = response.headers_mut();
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-limit"),
+        HeaderValue::from(60),
+    );
+    headers.insert(
+        HeaderName::from_static("x-ratelimit-remaining"),
+        HeaderValue::from(0),
+    );
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(HeaderName::from_static("x-ratelimit-reset"), value);
+    }
+    response
 }
 
 /// `GET {base}/api/system`: anonymous; metered when the caller can be identified.
@@ -391,27 +579,25 @@ fn system(shared: &Shared, headers: &HeaderMap) -> Outcome {
     let account = match credentials(headers) {
         Credentials::Bearer(token) => {
             let holder = lock(&shared.mint).verify(token.expose(), now);
-            holder.and_then(|h| config.find_user(&h.database, &h.user))
+            holder.and_then(|h| config.login(&h.database, &h.user))
         }
         Credentials::Basic { user, .. } => {
-            database_header(headers).and_then(|db| config.find_user(db, &user))
+            database_header(headers).and_then(|db| config.login(db, &user))
         }
         Credentials::Absent => None,
     };
-    let reading = account.and_then(|a| meter(shared, &config, a, now));
-    let database = account.map(|a| a.database.clone()).or_else(|| {
+    let reading = account
+        .as_deref()
+        .and_then(|a| meter(shared, &config, a, now));
+    let database = account.as_ref().map(|a| a.database.clone()).or_else(|| {
         database_header(headers)
-            .and_then(|d| config.canonical_database(d))
-            .map(str::to_owned)
+            .and_then(|d| config.database_name(d))
+            .map(std::borrow::Cow::into_owned)
     });
-    let user = account.map(|a| a.user.clone());
+    let user = account.as_ref().map(|a| a.user.clone());
 
     if let Some(r) = reading.filter(|r| r.exhausted) {
-        return Outcome {
-            response: with_rate(rate_exhausted(r, now), Some(r)),
-            database,
-            user,
-        };
+        return Outcome::about(with_rate(rate_exhausted(r, now), Some(r)), database, user);
     }
 
     let wants_json = headers
@@ -433,11 +619,7 @@ fn system(shared: &Shared, headers: &HeaderMap) -> Outcome {
         )
             .into_response()
     };
-    Outcome {
-        response: with_rate(response, reading),
-        database,
-        user,
-    }
+    Outcome::about(with_rate(response, reading), database, user)
 }
 
 /// The version document of an on-premises Act! 24.0 Update 8.
@@ -516,8 +698,8 @@ fn gateway_forbidden() -> Response {
         .into_response()
 }
 
-/// 429 with `Retry-After`, worded like a common ASP.NET rate limiter.
-fn throttled(retry_after: u64, limit: Option<u64>) -> Response {
+/// 429, with `Retry-After` when given, worded like a common ASP.NET rate limiter.
+fn throttled(retry_after: Option<u64>, limit: Option<u64>) -> Response {
     let body = match limit {
         Some(limit) => format!("API calls quota exceeded! maximum admitted {limit} per 1m."),
         None => "API calls quota exceeded! Please retry later.".to_owned(),
@@ -528,16 +710,18 @@ fn throttled(retry_after: u64, limit: Option<u64>) -> Response {
         body,
     )
         .into_response();
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    if let Some(retry_after) = retry_after {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    }
     response
 }
 
 /// 429 for a used-up window: retry when it resets.
 fn rate_exhausted(reading: RateReading, now: i64) -> Response {
     let wait = u64::try_from(reading.reset - now).unwrap_or(0).max(1);
-    throttled(wait, Some(reading.limit))
+    throttled(Some(wait), Some(reading.limit))
 }
 
 /// Adds the `X-RateLimit-*` headers when the caller is metered.

@@ -11,6 +11,7 @@
 //! Used by `actsm sim`, `actsm demo` and the tests.
 
 mod config;
+mod conn;
 mod handler;
 mod state;
 mod token;
@@ -24,7 +25,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Scenario, SimConfig, SimUser, parse_scenario};
+pub use config::{
+    DEFAULT_SLOW, DROP_EARLY_LIFETIME, FAULT_DATABASE_PREFIX, FAULT_PASSWORD, FAULT_RESET_SECS,
+    FAULT_SHIFT_SECS, Scenario, SimConfig, SimUser, fault_database_scenario, parse_scenario,
+};
 
 use state::{Shared, lock};
 
@@ -67,12 +71,16 @@ impl SimServer {
             .fallback(handler::dispatch)
             .with_state(shared.clone());
 
-        let cancel = CancellationToken::new();
+        // Hung requests wait on this token too, so a shutdown ends them.
+        let cancel = shared.stop.clone();
         let stop = cancel.clone().cancelled_owned();
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await
+            axum::serve(
+                conn::FaultListener(listener),
+                router.into_make_service_with_connect_info::<conn::ConnHandle>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await
         });
         Ok(SimServer {
             addr,

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use tokio_util::sync::CancellationToken;
+
 use super::SimStats;
 use super::config::SimConfig;
 use super::token::Mint;
@@ -23,6 +25,8 @@ pub(crate) struct Shared {
     pub stats: Mutex<SimStats>,
     /// Simulated clock minus real clock, seconds.
     clock_offset: AtomicI64,
+    /// Cancelled when the server stops; hung requests end with it.
+    pub stop: CancellationToken,
 }
 
 /// One fixed rate window: it opens at the first call and lasts [`WINDOW_SECS`].
@@ -61,6 +65,7 @@ impl Shared {
             windows: Mutex::new(HashMap::new()),
             stats: Mutex::new(SimStats::default()),
             clock_offset: AtomicI64::new(offset),
+            stop: CancellationToken::new(),
         }
     }
 

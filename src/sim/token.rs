@@ -35,8 +35,37 @@ pub(crate) struct Holder {
 /// What the server remembers of each token it issued.
 #[derive(Debug, Clone)]
 struct Record {
+    /// When the server stops taking it (the `exp` claim, or the lifetime when there is none).
     exp: i64,
     revoked: bool,
+    /// When the server revokes it by itself, before `exp` (the drop-early fault).
+    revoke_at: Option<i64>,
+}
+
+/// The times a token is minted with; the fault scenarios bend them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// `iat` and `nbf`.
+    pub iat: i64,
+    /// `exp`; `None` leaves the claim out.
+    pub exp: Option<i64>,
+    /// When the server stops taking the token.
+    pub valid_until: i64,
+    /// When the server revokes it early, if ever.
+    pub revoke_at: Option<i64>,
+}
+
+impl Shape {
+    /// A healthy token: issued `now`, good for `lifetime_secs`.
+    pub fn healthy(now: i64, lifetime_secs: i64) -> Self {
+        let exp = now.saturating_add(lifetime_secs);
+        Self {
+            iat: now,
+            exp: Some(exp),
+            valid_until: exp,
+            revoke_at: None,
+        }
+    }
 }
 
 /// The signing key plus the register of issued tokens.
@@ -62,25 +91,33 @@ impl Mint {
 
     /// Issues a token for `user` in `database`, valid from `now` (Unix seconds)
     /// for `lifetime_secs`.
+    #[cfg(test)]
     pub fn issue(&mut self, database: &str, user: &str, now: i64, lifetime_secs: i64) -> String {
+        self.issue_shaped(database, user, Shape::healthy(now, lifetime_secs))
+    }
+
+    /// Issues a token with the given times (see [`Shape`]).
+    pub fn issue_shaped(&mut self, database: &str, user: &str, shape: Shape) -> String {
         if self.issued.len() > PRUNE_ABOVE {
+            let now = shape.iat;
             self.issued.retain(|_, r| r.exp > now);
         }
 
         let jti = random_hex(16);
-        let exp = now.saturating_add(lifetime_secs);
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "sub": user,
             "unique_name": user,
             "ActDatabase": database,
             "database": database,
             "iss": ISSUER,
             "aud": ISSUER,
-            "iat": now,
-            "nbf": now,
-            "exp": exp,
+            "iat": shape.iat,
+            "nbf": shape.iat,
             "jti": jti,
         });
+        if let Some(exp) = shape.exp {
+            claims["exp"] = exp.into();
+        }
         let signing_input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(HEADER_JSON),
@@ -91,14 +128,16 @@ impl Mint {
         self.issued.insert(
             jti,
             Record {
-                exp,
+                exp: shape.valid_until,
                 revoked: false,
+                revoke_at: shape.revoke_at,
             },
         );
         format!("{signing_input}.{signature}")
     }
 
-    /// Checks a token: our signature, issued here, not revoked, not expired at `now`.
+    /// Checks a token: our signature, issued here, not revoked, not expired at `now`
+    /// (by the server's record: a token without `exp` still ends).
     pub fn verify(&self, token: &str, now: i64) -> Option<Holder> {
         let mut parts = token.trim().split('.');
         let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
@@ -116,10 +155,10 @@ impl Mint {
 
         let claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-        let exp = claims.get("exp")?.as_i64()?;
         let jti = claims.get("jti")?.as_str()?;
         let record = self.issued.get(jti)?;
-        if record.revoked || exp <= now {
+        let dropped = record.revoke_at.is_some_and(|at| now >= at);
+        if record.revoked || dropped || record.exp <= now {
             return None;
         }
         Some(Holder {
@@ -213,5 +252,39 @@ mod tests {
         assert!(mint.revoke(&holder.jti));
         assert!(mint.verify(&token, 1_001).is_none(), "revoked");
         assert!(mint.verify("not-a-jwt", 1_001).is_none());
+    }
+
+    #[test]
+    fn shaped_tokens_bend_claims_and_drop_early() {
+        let mut mint = Mint::new();
+        let no_exp = mint.issue_shaped(
+            "Acme",
+            "Jane",
+            Shape {
+                exp: None,
+                ..Shape::healthy(1_000, 60)
+            },
+        );
+        assert!(claims_of(&no_exp).get("exp").is_none());
+        assert!(mint.verify(&no_exp, 1_059).is_some());
+        assert!(
+            mint.verify(&no_exp, 1_060).is_none(),
+            "the server still ends it"
+        );
+
+        let early = mint.issue_shaped(
+            "Acme",
+            "Jane",
+            Shape {
+                revoke_at: Some(1_015),
+                ..Shape::healthy(1_000, 60)
+            },
+        );
+        assert_eq!(claims_of(&early)["exp"], 1_060);
+        assert!(mint.verify(&early, 1_014).is_some());
+        assert!(
+            mint.verify(&early, 1_015).is_none(),
+            "dropped with time left"
+        );
     }
 }
