@@ -639,7 +639,8 @@ impl Session {
         let assumed = self.settings.assumed_lifetime;
         let sent = token.clone();
         let call = async move { client.refresh(&url, &db, &sent, assumed).await };
-        let (exchange, result) = self.guarded(call).await?;
+        let (mut exchange, mut result) = self.guarded(call).await?;
+        self.note_time_left(&mut exchange, &mut result);
         self.record(&exchange, &rule);
 
         match result {
@@ -656,6 +657,36 @@ impl Session {
             },
         }
         Ok(())
+    }
+
+    /// A Bearer token refused while it still had time left is not an expiry:
+    /// the server dropped it early (revoked, restarted). Say so, with the time
+    /// it had left (by the server's clock), in the verdict the journal records.
+    fn note_time_left(&self, exchange: &mut Exchange, result: &mut Result<Issued, Verdict>) {
+        let Err(verdict) = result else {
+            return;
+        };
+        let Some(held) = self.snap.token.as_ref() else {
+            return;
+        };
+        if verdict.kind != VerdictKind::TokenRejected {
+            return;
+        }
+        let server_now = exchange.server_date.unwrap_or(exchange.at);
+        let left = policy::until(server_now, held.expiry.expires_at);
+        if left.is_zero() {
+            return;
+        }
+        let note = format!(
+            "refused with {} left before its exp",
+            policy::short_duration(left)
+        );
+        let detail = match verdict.detail.take() {
+            Some(before) => format!("{note}; {before}"),
+            None => note,
+        };
+        verdict.detail = Some(detail.clone());
+        exchange.verdict.detail = Some(detail);
     }
 
     /// Obtains the password from the connection's source; a `password_prompt`
