@@ -24,7 +24,7 @@ use crate::act::{ActClient, ClientOptions, ExpirySource, SystemInfo, Verdict, Ve
 use crate::cache::TokenCache;
 use crate::config::{self, Config, Connection, SecretSource, Settings};
 use crate::session::{self, TokenStatus};
-use crate::sim::SimConfig;
+use crate::sim::{Scenario, SimConfig};
 use crate::tui::{self, TuiOptions};
 use crate::{demo, logging, paths};
 
@@ -84,12 +84,32 @@ enum Cmd {
 
     /// Open the terminal UI on a built-in demo: a simulator on a free loopback
     /// port and six connections that show every state. Touches no file of yours.
-    Demo,
+    Demo {
+        /// Add one connection per fault scenario (group "faults"): hang, slow,
+        /// reset, huge body, bad tokens, skewed clock, rate-limit forms, ...
+        #[arg(long)]
+        faults: bool,
+    },
 
     /// Run the built-in Act! auth simulator until Ctrl-C.
     ///
     /// It serves /authorize (Basic and Bearer) and /api/system under both
     /// base-path forms, with the demo's users (run `actsm sim` to see them).
+    ///
+    /// Fault scenarios: a database named fault-NAME (e.g. fault-hang,
+    /// fault-slow-2s) accepts any user name with the password "demo" and answers
+    /// with scenario NAME. --scenario NAME applies one to every demo login.
+    ///
+    /// Scenarios: healthy, incompatible-4030, subscription-4031, api-access-4032,
+    /// gateway-forbidden, throttled (429 + Retry-After 30), server-error,
+    /// not-a-token (alias html-200), hang (never answers), slow-DURATION
+    /// (alias delay-DURATION, default 3s), reset (connection reset, no
+    /// response), huge-body (10 MB), no-exp, expired, future-iat (iat 10 min
+    /// ahead), skewed-date (server clock 10 min ahead), bad-rate-headers,
+    /// reset-seconds, reset-epoch, reset-epoch-ms, reset-http-date,
+    /// reset-rfc3339 (429 with that X-RateLimit-Reset form),
+    /// throttled-no-retry-after, drop-early (tokens revoked after a quarter of
+    /// their lifetime).
     Sim {
         /// Address to listen on. Loopback unless --public is given.
         #[arg(long, default_value = "127.0.0.1:7480")]
@@ -102,6 +122,10 @@ enum Cmd {
         /// Allow a non-loopback --addr (the simulator accepts demo passwords: think twice).
         #[arg(long)]
         public: bool,
+
+        /// Answer every demo login with this scenario (see the list above), e.g. "hang".
+        #[arg(long, value_parser = parse_scenario_arg)]
+        scenario: Option<Scenario>,
     },
 
     /// Print a valid token for a connection on stdout, and nothing else.
@@ -339,6 +363,14 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Reads `--scenario`: a name [`crate::sim::parse_scenario`] knows.
+fn parse_scenario_arg(value: &str) -> Result<Scenario, String> {
+    crate::sim::parse_scenario(value).ok_or_else(|| {
+        let names: Vec<String> = Scenario::ALL.iter().map(ToString::to_string).collect();
+        format!("unknown scenario '{value}'; known: {}", names.join(", "))
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui);
 
@@ -346,7 +378,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // must be instant and log nothing; everything else logs into the state folder.
     let quiet = matches!(
         &command,
-        Cmd::Demo | Cmd::Prompt { .. } | Cmd::Completions { .. }
+        Cmd::Demo { .. } | Cmd::Prompt { .. } | Cmd::Completions { .. }
     );
     let log_guard = if quiet { None } else { start_logging() };
 
@@ -368,14 +400,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ))?;
             Exit::Ok
         }
-        Cmd::Demo => {
-            runtime_multi()?.block_on(demo::run())?;
+        Cmd::Demo { faults } => {
+            runtime_multi()?.block_on(demo::run(faults))?;
             Exit::Ok
         }
         Cmd::Sim {
             addr,
             lifetime,
             public,
+            scenario,
         } => {
             if !addr.ip().is_loopback() && !public {
                 return Err(failed(
@@ -389,6 +422,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut sim_config = SimConfig::demo();
             if let Some(lifetime) = lifetime {
                 sim_config.token_lifetime = lifetime;
+            }
+            if let Some(scenario) = scenario {
+                for user in &mut sim_config.users {
+                    user.scenario = scenario;
+                }
             }
             runtime_multi()?.block_on(crate::sim::run_cli(addr, sim_config))?;
             Exit::Ok
@@ -475,7 +513,7 @@ fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<Exit
             prompt(connection)?
         }
         Cmd::Logout { name, all } => logout(&config, name.as_deref(), all)?,
-        Cmd::Tui | Cmd::Demo | Cmd::Sim { .. } | Cmd::Completions { .. } => {
+        Cmd::Tui | Cmd::Demo { .. } | Cmd::Sim { .. } | Cmd::Completions { .. } => {
             return Err(failed(Exit::Failure, "not a script command"));
         }
     };

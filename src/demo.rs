@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::sim::{SimConfig, SimServer};
+use crate::sim::{FAULT_DATABASE_PREFIX, FAULT_PASSWORD, Scenario, SimConfig, SimServer};
 use crate::tui::{self, TuiOptions};
 use crate::{config, logging};
 
@@ -83,6 +83,34 @@ autostart = true
     )
 }
 
+/// The demo's extra connections for `actsm demo --faults`: one per fault
+/// scenario, in the group "faults", each against the simulator's `fault-NAME`
+/// database, so each can be watched ending in its state.
+pub fn demo_faults_toml(base_url: &str) -> String {
+    use std::fmt::Write as _;
+
+    let mut out = String::from("\n# One connection per simulator fault (actsm demo --faults).\n");
+    for scenario in Scenario::ALL.into_iter().filter(|sc| sc.is_fault()) {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            r#"
+# {describe}
+[[connection]]
+name = "fault-{scenario}"
+group = "faults"
+url = "{base_url}"
+database = "{FAULT_DATABASE_PREFIX}{scenario}"
+user = "Demo User"
+password = "{FAULT_PASSWORD}"
+autostart = true
+"#,
+            describe = scenario.describe(),
+        );
+    }
+    out
+}
+
 /// A temporary folder removed on drop.
 struct TempDir(PathBuf);
 
@@ -109,8 +137,8 @@ impl Drop for TempDir {
     }
 }
 
-/// Runs the demo until the user quits the TUI.
-pub async fn run() -> anyhow::Result<()> {
+/// Runs the demo until the user quits the TUI; `faults` adds the fault connections.
+pub async fn run(faults: bool) -> anyhow::Result<()> {
     let dir = TempDir::create()?;
     let log_path = dir.path().join("actsm.log");
     let _log_guard = logging::init(&log_path, None).ok();
@@ -126,7 +154,11 @@ pub async fn run() -> anyhow::Result<()> {
         .open(&config_path)
         .and_then(|mut file| {
             use std::io::Write as _;
-            file.write_all(demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred")).as_bytes())
+            let mut toml = demo_toml(&sim.base_url(), &sim.cloud_base_url("bobsoldred"));
+            if faults {
+                toml.push_str(&demo_faults_toml(&sim.base_url()));
+            }
+            file.write_all(toml.as_bytes())
         })
         .with_context(|| format!("could not write {}", config_path.display()))?;
     let config = config::load(&config_path).map_err(|err| anyhow::anyhow!("{err}"))?;
