@@ -97,6 +97,8 @@ pub fn acme_valid(source: ExpirySource) -> SessionSnapshot {
         retry_at: None,
         failures: 0,
         last_verdict: Some(Verdict::ok()),
+        skew: None,
+        held_until: None,
         meter: None,
         tokens_obtained: 2,
     }
