@@ -48,7 +48,12 @@ fn text(frame: &DrawnFrame) -> String {
         .buffer
         .content()
         .chunks(width)
-        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .map(|row| {
+            row.iter()
+                .map(ratatui::buffer::Cell::symbol)
+                .collect::<String>()
+                + "\n"
+        })
         .collect()
 }
 
@@ -72,7 +77,7 @@ async fn frame_where(
     match found {
         Ok(Some(frame)) => frame,
         Ok(None) => panic!("the loop ended before {what}"),
-        Err(_) => panic!("no frame with {what} within {BOUND:?}; last:\n{last}"),
+        Err(elapsed) => panic!("{elapsed}: no frame with {what} within {BOUND:?}; last:\n{last}"),
     }
 }
 

@@ -206,17 +206,7 @@ where
                 pending.push(result);
             }
         }
-        if let Some(token) = app.take_clipboard() {
-            match clipboard::copy_token(&mut std::io::stdout(), &token, multiplexer) {
-                Ok(method) => {
-                    app.update(Message::ClipboardCopied(method));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
-                    app.update(Message::ClipboardFailed(error.to_string()));
-                }
-            }
-        }
+        copy_if_asked(&mut app, multiplexer);
         if app.should_quit() {
             break;
         }
@@ -228,4 +218,20 @@ where
 
     drop(engine);
     Ok(())
+}
+
+/// Writes the token the app asked to copy (if any) as an OSC 52 sequence.
+fn copy_if_asked(app: &mut App, multiplexer: clipboard::Multiplexer) {
+    let Some(token) = app.take_clipboard() else {
+        return;
+    };
+    match clipboard::copy_token(&mut std::io::stdout(), &token, multiplexer) {
+        Ok(method) => {
+            app.update(Message::ClipboardCopied(method));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
+            app.update(Message::ClipboardFailed(error.to_string()));
+        }
+    }
 }
