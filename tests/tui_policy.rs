@@ -109,3 +109,23 @@ fn r_while_held_explains_and_shift_r_forces() {
     assert!(!text.contains("held:"), "{text}");
     assert_eq!(ch(&mut app, 'r'), vec![Command::RefreshNow("acme".into())]);
 }
+
+#[test]
+fn unreadable_rate_limit_headers_are_named_not_hidden() {
+    let mut app = populated_app();
+    let mut s = acme_valid(ExpirySource::Claim);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-ratelimit-remaining",
+        reqwest::header::HeaderValue::from_static("lots"),
+    );
+    s.meter = actsm::act::Meter::from_headers(&headers, now());
+    feed(&mut app, s);
+    for width in [120, 70] {
+        let text = screen_text(&render(&app, width, 40));
+        // The pane may wrap the line between its two parts.
+        assert!(text.contains("rate-limit headers unreadable:"), "{text}");
+        assert!(text.contains("X-RateLimit-Remaining='lots'"), "{text}");
+        assert!(!text.contains("no limit reported"), "{text}");
+    }
+}

@@ -129,6 +129,7 @@ pub fn initech_backoff() -> SessionSnapshot {
             remaining: Some(87),
             reset_at: Some(now() + chrono::Duration::seconds(42)),
             read_at: now() - chrono::Duration::seconds(3),
+            unreadable: actsm::act::Unreadable::default(),
         }),
         ..SessionSnapshot::idle("initech")
     }
