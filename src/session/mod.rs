@@ -16,8 +16,16 @@
 //!   the meter's reset (`Backoff`, with `retry_at`). An exhausted meter holds
 //!   the next planned call until its reset.
 //! - A held token whose expiry passes without a replacement is dropped.
-//! - Every exchange is journalled with the rule that caused it; every state
-//!   change sends the whole [`SessionSnapshot`].
+//! - Every exchange is journalled with the rule that caused it and, when the
+//!   policy decided something from it, that decision with its numbers:
+//!   `refresh at T-5m → retry after backoff 8s (failure 3)`,
+//!   `autostart → no retry: 4031 subscription needs the user`,
+//!   `refresh at T-5m → token rejected with 12m left (Bearer 401)`.
+//! - While the rate limit holds a session (`held_until`), a manual refresh or
+//!   start is journalled as held and not sent; [`Command::ForceRefresh`] goes
+//!   anyway (`forced by user while held`).
+//! - Every state change sends the whole [`SessionSnapshot`], with the server's
+//!   measured clock offset (`skew`).
 //!
 //! Stop abandons a call in flight and forgets the token; the connection's task
 //! stays, idle, until the next start or the engine's end.
