@@ -322,6 +322,13 @@ async fn refused_bearer_falls_back_to_basic_once() {
     assert!(s.token.is_some());
 
     let journal = ev.journal_of("acme");
+    // The refused refresh records that the token still had time left.
+    let rejected = &journal[1].rule;
+    assert!(
+        rejected.starts_with("refresh at T-2s → token rejected with ")
+            && rejected.ends_with("s left (Bearer 401)"),
+        "{rejected}"
+    );
     let calls: Vec<_> = journal
         .iter()
         .map(|j| (j.call, j.verdict.kind, j.rule.as_str()))
@@ -330,11 +337,7 @@ async fn refused_bearer_falls_back_to_basic_once() {
         &calls[..3],
         [
             (CallKind::Authorize, VerdictKind::Ok, "autostart"),
-            (
-                CallKind::Refresh,
-                VerdictKind::TokenRejected,
-                "refresh at T-2s"
-            ),
+            (CallKind::Refresh, VerdictKind::TokenRejected, rejected),
             (
                 CallKind::Authorize,
                 VerdictKind::Ok,

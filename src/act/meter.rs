@@ -13,6 +13,95 @@ pub struct Meter {
     pub reset_at: Option<DateTime<Utc>>,
     /// When the reading was taken.
     pub read_at: DateTime<Utc>,
+    /// Headers that were sent but could not be read (`X-RateLimit-Remaining: lots`).
+    /// Their numbers are `None` above: nothing is held on a number nobody could read.
+    pub unreadable: Unreadable,
+}
+
+/// The `X-RateLimit-*` headers of one response that were present but unreadable,
+/// each with a sanitized excerpt of its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    /// `X-RateLimit-Limit`, when not a whole number.
+    pub limit: Option<Excerpt>,
+    /// `X-RateLimit-Remaining`, when not a whole number.
+    pub remaining: Option<Excerpt>,
+    /// `X-RateLimit-Reset`, when in none of the known forms.
+    pub reset: Option<Excerpt>,
+}
+
+impl Unreadable {
+    /// True when every header that was sent could be read.
+    pub fn is_empty(&self) -> bool {
+        self.limit.is_none() && self.remaining.is_none() && self.reset.is_none()
+    }
+
+    /// `X-RateLimit-Remaining='lots', X-RateLimit-Reset='soon'`; empty when none.
+    pub fn describe(&self) -> String {
+        [
+            ("X-RateLimit-Limit", self.limit),
+            ("X-RateLimit-Remaining", self.remaining),
+            ("X-RateLimit-Reset", self.reset),
+        ]
+        .iter()
+        .filter_map(|(name, value)| value.map(|v| format!("{name}='{}'", v.as_str())))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
+
+/// Longest excerpt kept of an unreadable header value, in bytes.
+const EXCERPT_MAX: usize = 24;
+
+/// A short, printable excerpt of a header value: visible ASCII and spaces
+/// kept, anything else (control characters, other bytes) shown as `?`, cut
+/// at [`EXCERPT_MAX`] bytes with a trailing `~`. Fixed size, so a [`Meter`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Excerpt {
+    bytes: [u8; EXCERPT_MAX],
+    len: u8,
+}
+
+impl Excerpt {
+    /// Sanitizes and cuts `raw`.
+    pub fn new(raw: &[u8]) -> Self {
+        let mut bytes = [0u8; EXCERPT_MAX];
+        let mut len = 0;
+        for (slot, &b) in bytes.iter_mut().zip(raw) {
+            *slot = if b == b' ' || b.is_ascii_graphic() {
+                b
+            } else {
+                b'?'
+            };
+            len += 1;
+        }
+        if raw.len() > EXCERPT_MAX {
+            bytes[EXCERPT_MAX - 1] = b'~';
+        }
+        Self {
+            bytes,
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// The excerpt as text (always ASCII).
+    pub fn as_str(&self) -> &str {
+        let bytes = &self.bytes[..usize::from(self.len).min(EXCERPT_MAX)];
+        // Only visible ASCII, spaces and '?' / '~' are ever stored.
+        std::str::from_utf8(bytes).unwrap_or("?")
+    }
+}
+
+impl std::fmt::Debug for Excerpt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl serde::Serialize for Excerpt {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 use reqwest::header::HeaderMap;
@@ -134,11 +223,26 @@ impl Meter {
             return None;
         }
         let number = |name| header_text(headers, name).and_then(|v| v.parse::<u64>().ok());
+        let limit = number(LIMIT_HEADER);
+        let remaining = number(REMAINING_HEADER);
+        let reset_at = header_text(headers, RESET_HEADER).and_then(|v| parse_reset(v, now));
+        // Present but not read: keep an excerpt to show, never a guess.
+        let unread = |name: &str, read: bool| {
+            headers
+                .get(name)
+                .filter(|_| !read)
+                .map(|v| Excerpt::new(v.as_bytes()))
+        };
         Some(Meter {
-            limit: number(LIMIT_HEADER),
-            remaining: number(REMAINING_HEADER),
-            reset_at: header_text(headers, RESET_HEADER).and_then(|v| parse_reset(v, now)),
+            limit,
+            remaining,
+            reset_at,
             read_at: now,
+            unreadable: Unreadable {
+                limit: unread(LIMIT_HEADER, limit.is_some()),
+                remaining: unread(REMAINING_HEADER, remaining.is_some()),
+                reset: unread(RESET_HEADER, reset_at.is_some()),
+            },
         })
     }
 
@@ -158,6 +262,12 @@ impl Meter {
             (Some(remaining), Some(limit)) => format!("{remaining} of {limit} left"),
             (Some(remaining), None) => format!("{remaining} left"),
             (None, Some(limit)) => format!("limit {limit}"),
+            (None, None) if !self.unreadable.is_empty() => {
+                format!(
+                    "rate-limit headers unreadable: {}",
+                    self.unreadable.describe()
+                )
+            }
             (None, None) => "limit unreadable".to_owned(),
         };
         if let Some(reset) = self.reset_at {
@@ -297,6 +407,12 @@ mod tests {
         assert_eq!(m.used(), None);
         assert!(m.exhausted(now()), "nothing left and no reset known");
         assert_eq!(m.describe(now()), "0 left");
+        assert_eq!(
+            m.unreadable.limit.map(|e| e.as_str().to_owned()),
+            Some("lots".into())
+        );
+        assert_eq!(m.unreadable.remaining, None);
+        assert_eq!(m.unreadable.describe(), "X-RateLimit-Limit='lots'");
 
         let mut h = HeaderMap::new();
         h.insert(
@@ -305,7 +421,41 @@ mod tests {
         );
         let m = Meter::from_headers(&h, now()).unwrap();
         assert_eq!(m.remaining, None);
-        assert_eq!(m.describe(now()), "limit unreadable");
+        assert_eq!(
+            m.describe(now()),
+            "rate-limit headers unreadable: X-RateLimit-Remaining='??'"
+        );
+    }
+
+    #[test]
+    fn unreadable_values_are_sanitized_and_cut() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from_bytes(b"lo\tts\x80").unwrap(),
+        );
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("next tuesday or so, maybe later"),
+        );
+        let m = Meter::from_headers(&h, now()).unwrap();
+        assert_eq!((m.limit, m.remaining, m.reset_at), (None, None, None));
+        assert!(!m.exhausted(now()), "an unreadable number holds nothing");
+        let reset = m.unreadable.reset.unwrap();
+        assert_eq!(reset.as_str(), "next tuesday or so, may~");
+        assert_eq!(reset.as_str().len(), EXCERPT_MAX);
+        assert_eq!(
+            m.unreadable.describe(),
+            "X-RateLimit-Remaining='lo?ts?', X-RateLimit-Reset='next tuesday or so, may~'"
+        );
+        // Well-formed headers leave nothing unreadable.
+        let h = headers(&[("x-ratelimit-limit", "60"), ("x-ratelimit-remaining", "5")]);
+        assert!(
+            Meter::from_headers(&h, now())
+                .unwrap()
+                .unreadable
+                .is_empty()
+        );
     }
 
     #[test]
@@ -315,6 +465,7 @@ mod tests {
             remaining: Some(0),
             reset_at: Some(now() + chrono::Duration::seconds(10)),
             read_at: now(),
+            unreadable: Unreadable::default(),
         };
         assert!(m.exhausted(now()));
         assert!(!m.exhausted(now() + chrono::Duration::seconds(10)));

@@ -14,5 +14,5 @@ pub mod verdict;
 
 pub use client::{ActClient, CallKind, ClientOptions, Exchange, Issued, SystemInfo};
 pub use jwt::{Claims, Expiry, ExpirySource};
-pub use meter::Meter;
+pub use meter::{Excerpt, Meter, Unreadable};
 pub use verdict::{Verdict, VerdictClass, VerdictKind};

@@ -22,7 +22,7 @@ use crate::secret::{Secret, Token};
 
 use super::oneshot::{journal_entry, token_status};
 use super::policy::{self, Next};
-use super::{Command, Event, SessionSnapshot, SessionState, TokenStatus};
+use super::{Command, Event, SKEW_TOLERANCE, SessionSnapshot, SessionState, TokenStatus};
 
 /// Rule for a session started by the user.
 pub const RULE_START: &str = "start (user asked)";
@@ -38,6 +38,8 @@ pub const RULE_FROM_CACHE: &str = "from cache";
 pub const RULE_RESTART: &str = "restart: connection changed";
 /// Rule for a session started because the user typed its password at the prompt.
 pub const RULE_PROMPTED: &str = "start (password typed)";
+/// Rule for a call the user forced while the rate limit held the session.
+pub const RULE_FORCED: &str = "forced by user while held";
 
 /// The verdict detail of a `password_prompt` session that has no password yet.
 pub const PROMPT_NEEDED: &str = "password needed: type it at the prompt (Enter)";
@@ -51,9 +53,6 @@ const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 
 /// Timers re-read the wall clock at least this often (see [`sleep_until`]).
 const WALL_CLOCK_CHECK: Duration = Duration::from_secs(15);
-
-/// Server clocks off by more than this are corrected for when planning.
-const SKEW_TOLERANCE: TimeDelta = TimeDelta::seconds(10);
 
 /// Handle to the running engine. Dropping it stops every session.
 #[derive(Debug)]
@@ -199,7 +198,12 @@ impl Supervisor {
     fn handle(&mut self, cmd: Command) {
         match cmd {
             Command::Start(name) => self.dispatch(&name, SessionCmd::Start { rule: RULE_START }),
-            Command::RefreshNow(name) => self.dispatch(&name, SessionCmd::RefreshNow),
+            Command::RefreshNow(name) => {
+                self.dispatch(&name, SessionCmd::RefreshNow { force: false });
+            }
+            Command::ForceRefresh(name) => {
+                self.dispatch(&name, SessionCmd::RefreshNow { force: true });
+            }
             Command::Stop(name) => {
                 if !self.knows(&name) {
                     tracing::warn!(connection = %name, "stop: no such connection; ignored");
@@ -386,6 +390,7 @@ impl Supervisor {
             skew: TimeDelta::zero(),
             rng: fastrand::Rng::new(),
             logged_state: SessionState::Idle,
+            unsent: None,
         };
         tokio::spawn(session.run());
     }
@@ -396,8 +401,8 @@ impl Supervisor {
 enum SessionCmd {
     /// Authorize now unless a token is held; `rule` names who asked.
     Start { rule: &'static str },
-    /// Refresh (or authorize) now.
-    RefreshNow,
+    /// Refresh (or authorize) now; `force` goes even while the rate limit holds.
+    RefreshNow { force: bool },
     /// Abandon any call in flight, forget the token.
     Stop,
     /// `[settings]` changed: use these (and this client, built for their
@@ -422,6 +427,9 @@ struct Plan {
     at: DateTime<Utc>,
     action: Action,
     rule: String,
+    /// True when the rate limit (not a backoff or the refresh schedule) set
+    /// this time: a manual call before it is held unless forced.
+    held: bool,
 }
 
 /// Why an exchange was abandoned.
@@ -450,6 +458,9 @@ struct Session {
     rng: fastrand::Rng,
     /// The state last written to the diagnostic log, to log changes only.
     logged_state: SessionState,
+    /// The journal entry of the last exchange, held until the policy has
+    /// decided what follows (see [`Session::note`]); sent before the next snapshot.
+    unsent: Option<JournalEntry>,
 }
 
 impl Session {
@@ -493,13 +504,21 @@ impl Session {
                     self.emit();
                     return None;
                 }
+                if self.hold_manual(Action::Authorize) {
+                    return None;
+                }
                 self.snap.failures = 0;
                 Some((Action::Authorize, rule.to_owned()))
             }
-            SessionCmd::RefreshNow => {
+            SessionCmd::RefreshNow { force } => {
+                let held = self.held_plan().is_some();
+                if !force && self.hold_manual(Action::Refresh) {
+                    return None;
+                }
                 // A user's request starts a fresh series: a failure now backs off from 2 s.
                 self.snap.failures = 0;
-                Some((Action::Refresh, RULE_MANUAL.to_owned()))
+                let rule = if held { RULE_FORCED } else { RULE_MANUAL };
+                Some((Action::Refresh, rule.to_owned()))
             }
             SessionCmd::Stop => {
                 self.stop();
@@ -510,6 +529,46 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// The planned call's time when the rate limit set it and it lies ahead.
+    fn held_plan(&self) -> Option<DateTime<Utc>> {
+        self.plan
+            .as_ref()
+            .filter(|p| p.held && p.at > Utc::now())
+            .map(|p| p.at)
+    }
+
+    /// A manual call while the rate limit holds the session is not sent: it
+    /// is journalled (no exchange) with the wait, and the plan stays. Returns
+    /// whether the call was held.
+    fn hold_manual(&mut self, action: Action) -> bool {
+        let Some(at) = self.held_plan() else {
+            return false;
+        };
+        let wait = policy::until(Utc::now(), at);
+        let rule = format!("{} (press R to force)", held_rule(wait));
+        let entry = JournalEntry {
+            at: Utc::now(),
+            connection: self.conn.name.clone(),
+            call: match action {
+                Action::Authorize => CallKind::Authorize,
+                Action::Refresh => CallKind::Refresh,
+            },
+            status: None,
+            reason: None,
+            latency: Duration::ZERO,
+            verdict: Verdict::new(
+                VerdictKind::Throttled,
+                Some("not sent: the rate limit holds this connection".to_owned()),
+            ),
+            meter: None,
+            rule: format!("{RULE_MANUAL} → {rule}"),
+        };
+        tracing::info!(connection = %self.conn.name, rule = %entry.rule, "manual call held");
+        let _ = self.events_tx.send(Event::Journal(entry));
+        self.emit();
+        true
     }
 
     fn apply_settings(&mut self, settings: Settings, client: Result<ActClient, String>) {
@@ -524,6 +583,7 @@ impl Session {
         self.snap.state = SessionState::Stopped;
         self.snap.next_refresh_at = None;
         self.snap.retry_at = None;
+        self.snap.held_until = None;
         self.snap.failures = 0;
         self.emit();
     }
@@ -647,6 +707,24 @@ impl Session {
             Ok(issued) => self.valid(issued, &exchange),
             Err(verdict) => match policy::classify(&verdict) {
                 Next::FallbackToBasic => {
+                    let server_now = exchange.server_date.unwrap_or(exchange.at + self.skew);
+                    let left = self
+                        .snap
+                        .token
+                        .as_ref()
+                        .map(|t| policy::until(server_now, t.expiry.expires_at))
+                        .unwrap_or_default();
+                    // Recorded as such: a token refused before its expiry is
+                    // the server's doing (revoked, restarted), not ours.
+                    let note = if left.is_zero() {
+                        "token rejected at expiry (Bearer 401)".to_owned()
+                    } else {
+                        format!(
+                            "token rejected with {} left (Bearer 401)",
+                            policy::short_duration(left)
+                        )
+                    };
+                    self.note(&note);
                     // The server no longer takes this token: forget it, try Basic once.
                     self.snap.token = None;
                     self.uncache(&token);
@@ -745,17 +823,38 @@ impl Session {
     fn begin(&mut self, state: SessionState) {
         self.snap.state = state;
         self.snap.retry_at = None;
+        self.snap.held_until = None;
         self.snap.next_refresh_at = None;
         self.emit();
     }
 
-    /// Journals an exchange and keeps its meter reading.
+    /// Journals an exchange, keeps its meter reading and the server's clock
+    /// offset. The entry is sent with the next snapshot, once the policy has
+    /// added its decision ([`Session::note`]).
     fn record(&mut self, exchange: &Exchange, rule: &str) {
         if exchange.meter.is_some() {
             self.snap.meter = exchange.meter;
         }
-        let entry = journal_entry(&self.conn.name, exchange, rule);
-        let _ = self.events_tx.send(Event::Journal(entry));
+        if let Some(server) = exchange.server_date {
+            self.snap.skew = Some(server - exchange.at);
+        }
+        self.flush_journal();
+        self.unsent = Some(journal_entry(&self.conn.name, exchange, rule));
+    }
+
+    /// Adds the policy's decision to the last exchange's rule:
+    /// `"refresh at T-5m → retry after backoff 2s (failure 1)"`.
+    fn note(&mut self, decision: &str) {
+        if let Some(entry) = &mut self.unsent {
+            tracing::info!(connection = %self.conn.name, decision, "policy decision");
+            entry.rule = format!("{} → {decision}", entry.rule);
+        }
+    }
+
+    fn flush_journal(&mut self) {
+        if let Some(entry) = self.unsent.take() {
+            let _ = self.events_tx.send(Event::Journal(entry));
+        }
     }
 
     fn valid(&mut self, issued: Issued, exchange: &Exchange) {
@@ -849,16 +948,21 @@ impl Session {
             policy::refresh_at(&status.expiry, &self.settings, self.rng.f64()) - self.skew;
         let mut at = planned.max(now + TimeDelta::from_std(MIN_REFRESH_GAP).unwrap_or_default());
         let mut rule = format!("refresh at T-{}", policy::short_duration(lead));
+        let mut held = false;
         if let Some(reset) = policy::hold_for_meter(at, self.snap.meter.as_ref(), now) {
             rule = held_rule(policy::until(now, reset));
+            self.note(&rule);
             at = reset;
+            held = true;
         }
 
         self.plan = Some(Plan {
             at,
             action: Action::Refresh,
             rule,
+            held,
         });
+        self.snap.held_until = held.then_some(at);
         self.snap.token = Some(status);
         self.snap.state = SessionState::Valid;
         self.snap.next_refresh_at = Some(at);
@@ -872,6 +976,7 @@ impl Session {
     fn fail(&mut self, verdict: Verdict, next: Next, exchange: Option<&Exchange>) {
         let now = Utc::now();
         self.snap.failures = self.snap.failures.saturating_add(1);
+        let kind = verdict.kind;
         self.snap.last_verdict = Some(verdict);
         self.snap.next_refresh_at = None;
 
@@ -883,33 +988,48 @@ impl Session {
         let plan = match next {
             Next::Fail | Next::FallbackToBasic => None,
             Next::Throttle => {
-                let delay = policy::throttle_delay(
-                    self.snap.meter.as_ref(),
-                    retry_after(exchange, now),
-                    now,
-                );
+                let asked = retry_after(exchange, now);
+                let delay = policy::throttle_delay(self.snap.meter.as_ref(), asked, now);
+                let rule = match asked {
+                    Some(_) => format!(
+                        "held: Retry-After {}{}",
+                        policy::short_duration(delay),
+                        exchange
+                            .and_then(|e| e.status)
+                            .map(|s| format!(" ({s})"))
+                            .unwrap_or_default()
+                    ),
+                    None => held_rule(delay),
+                };
                 Some(Plan {
                     at: now + delta(delay),
                     action: retry,
-                    rule: held_rule(delay),
+                    rule,
+                    held: true,
                 })
             }
             // `Valid` cannot come with an error; treat a confused verdict as transient.
             Next::Backoff | Next::Valid => {
                 let delay = policy::backoff_delay(self.snap.failures, &mut self.rng);
                 let at = now + delta(delay);
-                let rule = format!("retry after backoff {}", policy::short_duration(delay));
+                let rule = format!(
+                    "retry after backoff {} (failure {})",
+                    policy::short_duration(delay),
+                    self.snap.failures
+                );
                 Some(
                     match policy::hold_for_meter(at, self.snap.meter.as_ref(), now) {
                         Some(reset) => Plan {
                             at: reset,
                             action: retry,
                             rule: held_rule(policy::until(now, reset)),
+                            held: true,
                         },
                         None => Plan {
                             at,
                             action: retry,
                             rule,
+                            held: false,
                         },
                     },
                 )
@@ -917,12 +1037,16 @@ impl Session {
         };
 
         if let Some(plan) = plan {
+            self.note(&plan.rule);
             self.snap.state = SessionState::Backoff;
             self.snap.retry_at = Some(plan.at);
+            self.snap.held_until = plan.held.then_some(plan.at);
             self.plan = Some(plan);
         } else {
+            self.note(&no_retry_rule(kind));
             self.snap.state = SessionState::Failed;
             self.snap.retry_at = None;
+            self.snap.held_until = None;
             self.plan = None;
         }
         self.emit();
@@ -934,6 +1058,8 @@ impl Session {
             // Retired by a reload (or shutting down): a successor may already report.
             return;
         }
+        // The exchange's entry (with the policy's decision) comes before the state it led to.
+        self.flush_journal();
         if self.snap.state != self.logged_state {
             let verdict = self
                 .snap
@@ -951,6 +1077,16 @@ impl Session {
         let _ = self
             .events_tx
             .send(Event::SessionChanged(self.snap.clone()));
+    }
+}
+
+/// The decision text when a verdict ends the automatic calls.
+fn no_retry_rule(kind: VerdictKind) -> String {
+    match kind {
+        VerdictKind::ExpiredOnArrival => {
+            "expired on arrival: no retry (check the server's clock)".to_owned()
+        }
+        kind => format!("no retry: {} needs the user", kind.label()),
     }
 }
 

@@ -16,8 +16,16 @@
 //!   the meter's reset (`Backoff`, with `retry_at`). An exhausted meter holds
 //!   the next planned call until its reset.
 //! - A held token whose expiry passes without a replacement is dropped.
-//! - Every exchange is journalled with the rule that caused it; every state
-//!   change sends the whole [`SessionSnapshot`].
+//! - Every exchange is journalled with the rule that caused it and, when the
+//!   policy decided something from it, that decision with its numbers:
+//!   `refresh at T-5m → retry after backoff 8s (failure 3)`,
+//!   `autostart → no retry: 4031 subscription needs the user`,
+//!   `refresh at T-5m → token rejected with 12m left (Bearer 401)`.
+//! - While the rate limit holds a session (`held_until`), a manual refresh or
+//!   start is journalled as held and not sent; [`Command::ForceRefresh`] goes
+//!   anyway (`forced by user while held`).
+//! - Every state change sends the whole [`SessionSnapshot`], with the server's
+//!   measured clock offset (`skew`).
 //!
 //! Stop abandons a call in flight and forgets the token; the connection's task
 //! stays, idle, until the next start or the engine's end.
@@ -27,12 +35,12 @@ mod oneshot;
 pub mod policy;
 
 pub use engine::{
-    Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_FROM_CACHE, RULE_MANUAL,
-    RULE_PROMPTED, RULE_RESTART, RULE_START,
+    Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_FORCED, RULE_FROM_CACHE,
+    RULE_MANUAL, RULE_PROMPTED, RULE_RESTART, RULE_START,
 };
 pub use oneshot::{RULE_ONE_SHOT, authorize_once};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::act::{Claims, Expiry, Meter, Verdict};
 use crate::journal::JournalEntry;
@@ -92,7 +100,21 @@ pub struct SessionSnapshot {
     pub meter: Option<Meter>,
     /// Tokens obtained since the session started (authorize + refresh).
     pub tokens_obtained: u32,
+    /// The server's clock minus ours, from the `Date` header of the last
+    /// response that had one; `None` until a server answered with a date.
+    pub skew: Option<TimeDelta>,
+    /// While the rate limit (an exhausted meter, a 429 or a 503) holds the
+    /// next call: when it may go (local clock). A manual refresh or start is
+    /// not sent before then unless forced ([`Command::ForceRefresh`]).
+    pub held_until: Option<DateTime<Utc>>,
 }
+
+/// Server clocks off by more than this get a warning on their connection.
+pub const SKEW_WARNING: TimeDelta = TimeDelta::seconds(30);
+
+/// Server clocks off by more than this are corrected for (planning and countdowns);
+/// below it the offset is the `Date` header's one-second resolution and network delay.
+pub const SKEW_TOLERANCE: TimeDelta = TimeDelta::seconds(10);
 
 impl SessionSnapshot {
     /// The snapshot of a connection before anything happened, so the UI can
@@ -108,8 +130,45 @@ impl SessionSnapshot {
             last_verdict: None,
             meter: None,
             tokens_obtained: 0,
+            skew: None,
+            held_until: None,
         }
     }
+
+    /// The offset that countdowns correct for: the measured skew when it is
+    /// beyond [`SKEW_TOLERANCE`], else zero.
+    pub fn clock_correction(&self) -> TimeDelta {
+        self.skew
+            .filter(|skew| skew.abs() > SKEW_TOLERANCE)
+            .unwrap_or_default()
+    }
+
+    /// The server's time when ours is `local`: token expiry, `iat` and `exp`
+    /// are on the server's clock, so their countdowns start from this.
+    pub fn server_now(&self, local: DateTime<Utc>) -> DateTime<Utc> {
+        local + self.clock_correction()
+    }
+
+    /// The skew worth a warning (beyond [`SKEW_WARNING`]), if any.
+    pub fn skew_warning(&self) -> Option<TimeDelta> {
+        self.skew.filter(|skew| skew.abs() > SKEW_WARNING)
+    }
+
+    /// True while the rate limit holds the next call at `now` (local clock).
+    pub fn is_held(&self, now: DateTime<Utc>) -> bool {
+        self.held_until.is_some_and(|at| at > now)
+    }
+}
+
+/// Describes a clock offset for people: `server clock 10m ahead`, `... 45s behind`.
+pub fn describe_skew(skew: TimeDelta) -> String {
+    let words = if skew >= TimeDelta::zero() {
+        "ahead"
+    } else {
+        "behind"
+    };
+    let span = skew.abs().to_std().unwrap_or_default();
+    format!("server clock {} {words}", policy::short_duration(span))
 }
 
 /// The snapshot of a connection before anything happened (same as [`SessionSnapshot::idle`]).
@@ -122,8 +181,12 @@ pub fn snapshot_idle(name: impl Into<String>) -> SessionSnapshot {
 pub enum Command {
     /// Start a session, or authorize now if it is failed or backing off.
     Start(String),
-    /// Refresh now (Bearer if a token is held, else authorize).
+    /// Refresh now (Bearer if a token is held, else authorize). Held back
+    /// (and journalled as such) while the rate limit holds the session.
     RefreshNow(String),
+    /// Refresh now even while the rate limit holds the session; journalled
+    /// as forced by the user.
+    ForceRefresh(String),
     /// Stop a session and forget its token.
     Stop(String),
     /// Start every connection.

@@ -154,7 +154,7 @@ fn delta(d: Duration) -> TimeDelta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::act::ExpirySource;
+    use crate::act::{ExpirySource, Unreadable};
 
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).expect("valid timestamp")
@@ -174,6 +174,7 @@ mod tests {
             remaining: Some(remaining),
             reset_at: Some(t0() + TimeDelta::seconds(reset_in)),
             read_at: t0(),
+            unreadable: Unreadable::default(),
         }
     }
 

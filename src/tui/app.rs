@@ -681,7 +681,8 @@ impl App {
             },
             KeyCode::Char('D') => self.duplicate(selected),
             KeyCode::Enter => return selected.map(Command::Start).into_iter().collect(),
-            KeyCode::Char('r') => return self.refresh_selected(selected),
+            KeyCode::Char('r') => return self.refresh_selected(selected, false),
+            KeyCode::Char('R') => return self.refresh_selected(selected, true),
             KeyCode::Char('x') => return selected.map(Command::Stop).into_iter().collect(),
             KeyCode::Char('c') => self.copy_selected(),
             _ => {}
@@ -814,16 +815,43 @@ impl App {
 
     /// `r`: a Bearer refresh needs a token. Without one, say so rather than
     /// sending the password for a session the user never started.
-    fn refresh_selected(&mut self, selected: Option<String>) -> Vec<Command> {
+    ///
+    /// While the rate limit holds the session, `r` explains the hold (the
+    /// engine holds the call and journals it too) and `R` (`force`) goes anyway.
+    fn refresh_selected(&mut self, selected: Option<String>, force: bool) -> Vec<Command> {
         let Some(name) = selected else {
             self.set_status("no connection selected".to_owned(), true);
             return Vec::new();
         };
+        let now = self.now;
         let holds_token = self
             .session(&name)
             .is_some_and(|snapshot| snapshot.token.is_some());
+        let held_until = self
+            .session(&name)
+            .and_then(|snapshot| snapshot.held_until)
+            .filter(|at| *at > now);
+        if let Some(at) = held_until {
+            if force {
+                self.set_status(format!("'{name}': forced while held"), false);
+                return vec![Command::ForceRefresh(name)];
+            }
+            let wait = (at - now).to_std().unwrap_or_default();
+            self.set_status(
+                format!(
+                    "held: rate limit resets in {} (press R to force)",
+                    crate::session::policy::short_duration(wait)
+                ),
+                true,
+            );
+            return vec![Command::RefreshNow(name)];
+        }
         if holds_token {
-            vec![Command::RefreshNow(name)]
+            vec![if force {
+                Command::ForceRefresh(name)
+            } else {
+                Command::RefreshNow(name)
+            }]
         } else {
             self.set_status(
                 format!("'{name}' holds no token to refresh; Enter starts it"),

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use super::App;
 use super::format::countdown;
 use super::widgets::{parse_color, state_badge};
-use crate::session::SessionState;
+use crate::session::{SessionSnapshot, SessionState};
 
 /// Draws the list (or, with no connections, how to add one) into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -48,6 +48,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         let mut name = vec![Span::styled(info.name.clone(), accent)];
         if info.plain_password {
             name.push(Span::styled(" !", theme.warning()));
+        }
+        if snapshot.and_then(SessionSnapshot::skew_warning).is_some() {
+            // The details pane says by how much.
+            name.push(Span::styled(" clock", theme.warning()));
         }
         let mut cells = vec![Cell::from(Line::from(name))];
         if show_group {
@@ -170,6 +174,8 @@ fn time_left(
 ) -> Span<'static> {
     let theme = &app.theme;
     let token = snapshot.and_then(|s| s.token.as_ref());
+    // Token expiry is on the server's clock.
+    let server_now = snapshot.map_or(app.now, |s| s.server_now(app.now));
     match (state, token) {
         (SessionState::Failed, _) => Span::styled("failed", theme.danger()),
         (SessionState::Backoff, _) => match snapshot.and_then(|s| s.retry_at) {
@@ -182,11 +188,11 @@ fn time_left(
         (SessionState::Idle | SessionState::Stopped, _) | (_, None) => {
             Span::styled("—", theme.muted())
         }
-        (_, Some(token)) if token.expiry.expires_at <= app.now => {
+        (_, Some(token)) if token.expiry.expires_at <= server_now => {
             Span::styled("expired", theme.danger())
         }
         (_, Some(token)) => {
-            let left = token.expiry.expires_at - app.now;
+            let left = token.expiry.expires_at - server_now;
             let style = if left < chrono::Duration::minutes(5) {
                 theme.warning()
             } else {

@@ -13,6 +13,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("g/G", "first / last connection"),
     ("Enter", "start the selected connection (or retry it now)"),
     ("r", "refresh the selected token now"),
+    ("R", "refresh now even while the rate limit holds it"),
     ("x", "stop the selected connection and forget its token"),
     ("A", "start all connections"),
     ("c", "copy the selected token to the clipboard (OSC 52)"),

@@ -34,6 +34,13 @@ fn describe(app: &App, meter: &Meter) -> Vec<Span<'static>> {
         (Some(limit), None) => {
             spans.push(Span::raw(format!("limit {limit} (remaining not reported)")));
         }
+        (None, None) if !meter.unreadable.is_empty() => spans.push(Span::styled(
+            format!(
+                "rate-limit headers unreadable: {}",
+                meter.unreadable.describe()
+            ),
+            theme.warning(),
+        )),
         (None, None) => spans.push(Span::styled("no limit reported", theme.muted())),
     }
     if let Some(reset_at) = meter.reset_at {
@@ -90,6 +97,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 lines.push(Line::from(bar(theme, ratio, inner_width.min(40))));
             }
             lines.push(Line::from(describe(app, meter)));
+            // Unreadable next to readable headers: say which, so a half reading is not trusted.
+            if !meter.unreadable.is_empty() && (meter.limit.is_some() || meter.remaining.is_some())
+            {
+                lines.push(Line::styled(
+                    format!("unreadable: {}", meter.unreadable.describe()),
+                    theme.warning(),
+                ));
+            }
             lines.push(Line::styled(
                 format!("read {}", ago(app.now, meter.read_at)),
                 theme.muted(),

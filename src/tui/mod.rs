@@ -65,24 +65,78 @@ pub struct TuiOptions {
     pub token_cache: Option<crate::cache::TokenCache>,
 }
 
+/// A frame the event loop drew, for observers (tests): its number since the
+/// loop started (the first frame is 1) and the screen as drawn.
+#[derive(Debug, Clone)]
+pub struct DrawnFrame {
+    /// Frames drawn so far, this one included.
+    pub number: u64,
+    /// The whole screen after this frame.
+    pub buffer: ratatui::buffer::Buffer,
+}
+
 /// Runs the terminal UI until the user quits.
 ///
 /// Must run inside a tokio runtime. The terminal is restored on return, on
 /// error and on panic.
 pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
-    let config = Arc::new(config);
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let result = run_loop(
+        &mut guard.terminal,
+        EventStream::new(),
+        Arc::new(config),
+        options,
+        None,
+    )
+    .await;
+    drop(guard);
+    result
+}
+
+/// The event loop, on any ratatui `backend` and any `input` stream of terminal
+/// events: [`run`] passes the real terminal and crossterm's `EventStream`,
+/// tests a `TestBackend` and a channel.
+///
+/// It starts the engine for `config`, waits on engine events, `input`,
+/// changes to the connections file and a one-second tick, and draws once the
+/// event queue is empty; never for input that changes nothing (a key release,
+/// a mouse move). Every frame drawn is also sent to `frames`, when given.
+/// Returns when the user quits or `input` ends.
+pub async fn run_loop<B, S>(
+    terminal: &mut ratatui::Terminal<B>,
+    mut input: S,
+    config: Arc<Config>,
+    options: TuiOptions,
+    frames: Option<tokio::sync::mpsc::UnboundedSender<DrawnFrame>>,
+) -> anyhow::Result<()>
+where
+    B: ratatui::backend::Backend,
+    B::Error: Send + Sync + 'static,
+    S: futures::Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin,
+{
     let mut app = App::new(&config, &options);
     app.set_offset(*Local::now().offset());
     app.set_theme(Theme::from_env());
     app.update(Message::Tick(Utc::now()));
 
-    let mut guard = terminal::TerminalGuard::enter()?;
-    let terminal = &mut guard.terminal;
+    let mut drawn: u64 = 0;
+    let mut draw = |terminal: &mut ratatui::Terminal<B>, app: &App| -> anyhow::Result<()> {
+        let frame = terminal
+            .draw(|frame| app.render(frame))
+            .context("drawing the screen")?;
+        drawn += 1;
+        if let Some(frames) = &frames {
+            // An observer that went away does not stop the UI.
+            let _ = frames.send(DrawnFrame {
+                number: drawn,
+                buffer: frame.buffer.clone(),
+            });
+        }
+        Ok(())
+    };
 
     // The first frame never waits for the network: draw before the engine starts.
-    terminal
-        .draw(|frame| app.render(frame))
-        .context("drawing the screen")?;
+    draw(terminal, &app)?;
     let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::spawn_with_cache(Arc::clone(&config), events_tx, options.token_cache);
 
@@ -98,7 +152,6 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
     // Results of background work (keyring writes) come back as messages.
     let (tasks_tx, mut tasks_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
 
-    let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let multiplexer = clipboard::Multiplexer::detect();
@@ -153,29 +206,32 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
                 pending.push(result);
             }
         }
-        if let Some(token) = app.take_clipboard() {
-            match clipboard::copy_token(&mut std::io::stdout(), &token, multiplexer) {
-                Ok(method) => {
-                    app.update(Message::ClipboardCopied(method));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
-                    app.update(Message::ClipboardFailed(error.to_string()));
-                }
-            }
-        }
+        copy_if_asked(&mut app, multiplexer);
         if app.should_quit() {
             break;
         }
         // A burst of engine events gives one frame.
         if events_rx.is_empty() {
-            terminal
-                .draw(|frame| app.render(frame))
-                .context("drawing the screen")?;
+            draw(terminal, &app)?;
         }
     }
 
     drop(engine);
-    drop(guard);
     Ok(())
+}
+
+/// Writes the token the app asked to copy (if any) as an OSC 52 sequence.
+fn copy_if_asked(app: &mut App, multiplexer: clipboard::Multiplexer) {
+    let Some(token) = app.take_clipboard() else {
+        return;
+    };
+    match clipboard::copy_token(&mut std::io::stdout(), &token, multiplexer) {
+        Ok(method) => {
+            app.update(Message::ClipboardCopied(method));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
+            app.update(Message::ClipboardFailed(error.to_string()));
+        }
+    }
 }

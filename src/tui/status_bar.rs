@@ -80,6 +80,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             _ => {}
         }
         keys.push(("r", "refresh"));
+        if snapshot.is_some_and(|s| s.is_held(app.now)) {
+            keys.push(("R", "force"));
+        }
         if !matches!(state, SessionState::Idle | SessionState::Stopped) {
             keys.push(("x", "stop"));
         }

@@ -12,7 +12,7 @@ use super::format::{ago, clock, countdown, fraction_used, truncate, until};
 use super::meter_pane;
 use super::widgets::{bar, parse_color, state_badge};
 use crate::act::ExpirySource;
-use crate::session::{SessionSnapshot, SessionState};
+use crate::session::{SessionSnapshot, SessionState, describe_skew};
 
 /// Longest claim value shown before it is cut.
 const CLAIM_VALUE_MAX: usize = 48;
@@ -64,6 +64,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
 /// Backoff countdown and a failing verdict with its meaning and next step.
 fn push_trouble(app: &App, snapshot: &SessionSnapshot, lines: &mut Vec<Line<'static>>) {
     let theme = &app.theme;
+    if let Some(skew) = snapshot.skew_warning() {
+        lines.push(Line::styled(
+            format!("{}: countdowns use the server's time", describe_skew(skew)),
+            theme.warning(),
+        ));
+    }
+    if let Some(at) = snapshot.held_until.filter(|at| *at > app.now) {
+        lines.push(Line::styled(
+            format!(
+                "held: rate limit resets {} (press R to force)",
+                until(app.now, at)
+            ),
+            theme.warning(),
+        ));
+    }
     if snapshot.state == SessionState::Backoff {
         let when = snapshot
             .retry_at
@@ -106,7 +121,11 @@ fn push_token(
     lines: &mut Vec<Line<'static>>,
 ) {
     let theme = &app.theme;
-    let now = app.now;
+    // Expiry and issue times are on the server's clock: count from its now.
+    let now = snapshot.map_or(app.now, |s| s.server_now(app.now));
+    let correction = snapshot
+        .map(SessionSnapshot::clock_correction)
+        .unwrap_or_default();
     let state = snapshot.map_or(SessionState::Idle, |s| s.state);
     let token = snapshot.and_then(|s| s.token.as_ref());
 
@@ -122,7 +141,8 @@ fn push_token(
             head.push(Span::styled("   token expired", theme.danger()));
         }
         head.push(Span::styled(
-            format!(" ({})", clock(expires_at, app.offset)),
+            // On our wall clock.
+            format!(" ({})", clock(expires_at - correction, app.offset)),
             theme.muted(),
         ));
         if token.expiry.source == ExpirySource::Assumed {

@@ -97,6 +97,8 @@ pub fn acme_valid(source: ExpirySource) -> SessionSnapshot {
         retry_at: None,
         failures: 0,
         last_verdict: Some(Verdict::ok()),
+        skew: None,
+        held_until: None,
         meter: None,
         tokens_obtained: 2,
     }
@@ -127,6 +129,7 @@ pub fn initech_backoff() -> SessionSnapshot {
             remaining: Some(87),
             reset_at: Some(now() + chrono::Duration::seconds(42)),
             read_at: now() - chrono::Duration::seconds(3),
+            unreadable: actsm::act::Unreadable::default(),
         }),
         ..SessionSnapshot::idle("initech")
     }
