@@ -109,12 +109,18 @@ pub struct CachedToken {
     pub expiry: Expiry,
     /// When it was obtained from the server (local clock).
     pub obtained_at: DateTime<Utc>,
+    /// The server's clock minus ours at issue (see [`TokenStatus::clock_offset`]).
+    pub clock_offset: chrono::Duration,
 }
 
 impl CachedToken {
     /// Time left until expiry; negative once expired.
+    ///
+    /// `now` is our clock; the count is on the server's when its clock was
+    /// measured off ours at issue, as the engine plans.
     pub fn remaining(&self, now: DateTime<Utc>) -> chrono::Duration {
-        self.expiry.remaining(now)
+        self.expiry
+            .remaining(now + crate::session::clock_correction(self.clock_offset))
     }
 
     /// True when at least `min_life` is left at `now`.
@@ -148,6 +154,7 @@ impl CachedToken {
             claims: jwt::decode(self.token.expose()).unwrap_or_else(|_| Claims::default()),
             expiry: self.expiry,
             obtained_at: self.obtained_at,
+            clock_offset: self.clock_offset,
         }
     }
 }
@@ -165,6 +172,9 @@ struct Entry {
     expires_at: DateTime<Utc>,
     expiry_source: String,
     obtained_at: DateTime<Utc>,
+    /// Server clock minus ours at issue; absent in entries older than the field.
+    #[serde(default)]
+    clock_offset_secs: i64,
 }
 
 /// Why a file was not taken as an entry; logged, never shown with content.
@@ -277,6 +287,7 @@ impl TokenCache {
             }
             .to_owned(),
             obtained_at: status.obtained_at,
+            clock_offset_secs: status.clock_offset.num_seconds(),
         };
         let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&entry)?);
         drop(zeroize::Zeroizing::new(entry.token));
@@ -476,6 +487,7 @@ fn read_entry(path: &Path) -> Result<Option<CachedToken>, Reject> {
             source,
         },
         obtained_at: entry.obtained_at,
+        clock_offset: chrono::Duration::seconds(entry.clock_offset_secs),
     }))
 }
 
@@ -510,6 +522,7 @@ mod tests {
                 source: ExpirySource::Claim,
             },
             obtained_at: now,
+            clock_offset: chrono::Duration::zero(),
         }
     }
 

@@ -722,7 +722,7 @@ fn token(
                 .expires_at
                 .to_rfc3339_opts(SecondsFormat::Secs, false),
             expiry_source: status.expiry.source,
-            remaining_secs: status.expiry.remaining(Utc::now()).num_seconds(),
+            remaining_secs: status.remaining(Utc::now()).num_seconds(),
             database: &connection.database,
             base_url: &connection.url,
             user: &connection.user,
@@ -1043,9 +1043,13 @@ fn status_row(
     entry: Option<&crate::journal::JournalEntry>,
     result: &Result<TokenStatus, Verdict>,
 ) -> StatusRow {
-    let (verdict, expiry) = match result {
-        Ok(status) => (Verdict::ok(), Some(status.expiry)),
-        Err(verdict) => (verdict.clone(), None),
+    let (verdict, expiry, remaining) = match result {
+        Ok(status) => (
+            Verdict::ok(),
+            Some(status.expiry),
+            Some(status.remaining(Utc::now()).num_seconds()),
+        ),
+        Err(verdict) => (verdict.clone(), None, None),
     };
     StatusRow {
         name: connection.name.clone(),
@@ -1060,7 +1064,7 @@ fn status_row(
         latency_ms: entry.map(|e| millis(e.latency)),
         expires_at: expiry.map(|e| e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, false)),
         expiry_source: expiry.map(|e| e.source),
-        remaining_secs: expiry.map(|e| e.remaining(Utc::now()).num_seconds()),
+        remaining_secs: remaining,
         meter: entry.and_then(|e| e.meter),
         exit: Exit::for_verdict(&verdict),
     }

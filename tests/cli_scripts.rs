@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use actsm::cache::cache_key;
+use actsm::sim::SimConfig;
 
 mod cli_common;
 
@@ -398,6 +399,45 @@ async fn exec_does_not_run_the_command_when_actsm_fails() {
     // No command at all is a usage error.
     let out = fx.actsm(&["exec", "acme"]).await;
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// A server whose clock runs 10 minutes ahead issues tokens whose `exp` is
+/// 10 minutes later than our clock would say; scripts must be told the life
+/// the server will honour, from the token and from the cache alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn remaining_life_is_counted_on_the_servers_clock() {
+    let fx = Fixture::new().await;
+    let base = fx.sim.base_url();
+    fx.write_config(&format!(
+        r#"
+[[connection]]
+name = "ahead"
+url = "{base}"
+database = "fault-skewed-date"
+user = "Jane Doe"
+password_env = "ACTSM_TEST_ACME_PW"
+"#
+    ));
+    let lifetime = i64::try_from(SimConfig::default().token_lifetime.as_secs()).expect("secs");
+    let shift = actsm::sim::FAULT_SHIFT_SECS;
+    let fresh = |secs: i64| secs <= lifetime && secs > lifetime - 60;
+
+    let out = fx.actsm(&["token", "ahead", "--format", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let doc = json(&out);
+    let secs = doc["remaining_secs"].as_i64().expect("remaining_secs");
+    assert!(
+        fresh(secs),
+        "{secs}s left, lifetime {lifetime}s, shift {shift}s"
+    );
+
+    let out = fx.actsm(&["status", "--json", "ahead"]).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let secs = json(&out)["connections"][0]["remaining_secs"]
+        .as_i64()
+        .expect("remaining_secs");
+    assert!(fresh(secs), "cache says {secs}s left, lifetime {lifetime}s");
+    assert_eq!(fx.sim.stats().total, 1, "the second call read the cache");
 }
 
 // ---------------------------------------------------------------- status

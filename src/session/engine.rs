@@ -22,7 +22,7 @@ use crate::secret::{Secret, Token};
 
 use super::oneshot::{journal_entry, token_status};
 use super::policy::{self, Next};
-use super::{Command, Event, SKEW_TOLERANCE, SessionSnapshot, SessionState, TokenStatus};
+use super::{Command, Event, SessionSnapshot, SessionState, TokenStatus, clock_correction};
 
 /// Rule for a session started by the user.
 pub const RULE_START: &str = "start (user asked)";
@@ -858,13 +858,8 @@ impl Session {
     }
 
     fn valid(&mut self, issued: Issued, exchange: &Exchange) {
-        self.skew = exchange
-            .server_date
-            .map(|server| server - exchange.at)
-            .filter(|skew| skew.abs() > SKEW_TOLERANCE)
-            .unwrap_or_default();
-
         let status = token_status(issued, exchange);
+        self.skew = clock_correction(status.clock_offset);
         self.cache_store(&status);
         self.snap.tokens_obtained = self.snap.tokens_obtained.saturating_add(1);
         self.hold(status, exchange.verdict.clone());
@@ -908,8 +903,11 @@ impl Session {
             "token taken from the cache"
         );
         let _ = self.events_tx.send(Event::Journal(entry));
-        // The cached token's server clock is unknown: plan on ours.
-        self.skew = TimeDelta::zero();
+        // Plan on the server clock measured when the token was issued.
+        self.skew = clock_correction(status.clock_offset);
+        if status.clock_offset != TimeDelta::zero() {
+            self.snap.skew = Some(status.clock_offset);
+        }
         self.hold(status, Verdict::ok());
     }
 

@@ -77,6 +77,30 @@ pub struct TokenStatus {
     pub expiry: Expiry,
     /// When we received it (local clock).
     pub obtained_at: DateTime<Utc>,
+    /// The server's clock minus ours when the token was issued, from the
+    /// response's `Date` header (zero without one). `expiry` is on the
+    /// server's clock; see [`TokenStatus::remaining`].
+    pub clock_offset: TimeDelta,
+}
+
+impl TokenStatus {
+    /// Time left at `local` (our clock), counted on the server's clock when
+    /// the two differ beyond [`SKEW_TOLERANCE`]; negative once expired.
+    pub fn remaining(&self, local: DateTime<Utc>) -> TimeDelta {
+        self.expiry
+            .remaining(local + clock_correction(self.clock_offset))
+    }
+}
+
+/// The correction to apply for a measured server clock `offset`: the offset
+/// itself beyond [`SKEW_TOLERANCE`], else zero (one-second `Date` resolution
+/// and network delay are not skew).
+pub fn clock_correction(offset: TimeDelta) -> TimeDelta {
+    if offset.abs() > SKEW_TOLERANCE {
+        offset
+    } else {
+        TimeDelta::zero()
+    }
 }
 
 /// Everything the UI shows about one session; sent whole on every change.
@@ -138,9 +162,7 @@ impl SessionSnapshot {
     /// The offset that countdowns correct for: the measured skew when it is
     /// beyond [`SKEW_TOLERANCE`], else zero.
     pub fn clock_correction(&self) -> TimeDelta {
-        self.skew
-            .filter(|skew| skew.abs() > SKEW_TOLERANCE)
-            .unwrap_or_default()
+        self.skew.map(clock_correction).unwrap_or_default()
     }
 
     /// The server's time when ours is `local`: token expiry, `iat` and `exp`

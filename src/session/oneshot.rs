@@ -100,5 +100,9 @@ pub(crate) fn token_status(issued: Issued, exchange: &Exchange) -> TokenStatus {
         claims: issued.claims,
         expiry: issued.expiry,
         obtained_at: exchange.at,
+        clock_offset: exchange
+            .server_date
+            .map(|server| server - exchange.at)
+            .unwrap_or_default(),
     }
 }

@@ -92,6 +92,7 @@ pub fn acme_valid(source: ExpirySource) -> SessionSnapshot {
                 source,
             },
             obtained_at: issued_at,
+            clock_offset: chrono::TimeDelta::zero(),
         }),
         next_refresh_at: Some(expires_at - chrono::Duration::minutes(5)),
         retry_at: None,
