@@ -174,10 +174,7 @@ async fn reset_connection_is_unreachable_and_backs_off() {
         .await;
     let verdict = s.last_verdict.expect("a verdict");
     assert_eq!(verdict.class(), VerdictClass::Unreachable, "{verdict:?}");
-    assert!(
-        matches!(verdict.kind, VerdictKind::Refused | VerdictKind::Transport),
-        "{verdict:?}"
-    );
+    assert_eq!(verdict.kind, VerdictKind::ConnectionDropped, "{verdict:?}");
     assert_eq!(ev.journal_of("reset")[0].status, None, "no response at all");
 
     ev.drain_for(Duration::from_secs(4)).await;

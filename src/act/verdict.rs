@@ -42,7 +42,7 @@ pub enum VerdictKind {
     BodyTooLarge,
     /// The host name did not resolve.
     Dns,
-    /// Nothing listens there (connection refused or reset).
+    /// Nothing listens there: the connection was refused.
     Refused,
     /// No answer in time.
     Timeout,
@@ -58,6 +58,8 @@ pub enum VerdictKind {
     ExpiredOnArrival,
     /// A 200 with a token whose `iat` lies in the future by the server's own clock.
     IssuedInFuture,
+    /// The connection was accepted, then reset or closed before a whole answer came.
+    ConnectionDropped,
 }
 
 /// Broad classes of verdicts, for exit codes, colours and retry policy.
@@ -90,7 +92,7 @@ pub struct Verdict {
 
 impl VerdictKind {
     /// Every kind, in table order.
-    pub const ALL: [VerdictKind; 24] = [
+    pub const ALL: [VerdictKind; 25] = [
         VerdictKind::Ok,
         VerdictKind::Unauthorized,
         VerdictKind::TokenRejected,
@@ -115,6 +117,7 @@ impl VerdictKind {
         VerdictKind::Secret,
         VerdictKind::ExpiredOnArrival,
         VerdictKind::IssuedInFuture,
+        VerdictKind::ConnectionDropped,
     ];
 
     /// This kind's row of [`TABLE`].
@@ -198,7 +201,7 @@ pub struct Row {
 }
 
 /// The verdict table: the only place where meanings live (ACT-API.md, "Errors").
-pub static TABLE: [Row; 24] = [
+pub static TABLE: [Row; 25] = [
     Row {
         kind: VerdictKind::Ok,
         label: "ok",
@@ -349,8 +352,7 @@ pub static TABLE: [Row; 24] = [
     Row {
         kind: VerdictKind::Refused,
         label: "connection refused",
-        meaning: "The host was reached but nothing accepted the connection on that port \
-            (refused or reset).",
+        meaning: "The host was reached but nothing accepted the connection on that port.",
         next_step: "Check the port and the scheme (http:// or https://) in the base URL, and \
             that IIS / the Act! web server is running.",
         class: VerdictClass::Unreachable,
@@ -417,6 +419,16 @@ pub static TABLE: [Row; 24] = [
         next_step: "Have the server's administrator check its clock and time zone (and NTP); \
             actsm retries with backoff rather than in a loop.",
         class: VerdictClass::ServerFault,
+    },
+    Row {
+        kind: VerdictKind::ConnectionDropped,
+        label: "connection dropped",
+        meaning: "The server accepted the connection, then reset or closed it before a whole \
+            answer came: a crashed worker, a load balancer or firewall cutting the line, or a \
+            service that does not speak HTTP on that port.",
+        next_step: "actsm retries with backoff. If it goes on, check the server's event log and \
+            any proxy, load balancer or firewall in front of it, and that the port serves HTTP.",
+        class: VerdictClass::Unreachable,
     },
 ];
 
@@ -1023,13 +1035,20 @@ pub fn classify_transport(is_timeout: bool, chain: &str) -> Verdict {
     } else if has(&[
         "connection refused",
         "actively refused",
-        "connection reset",
         "os error 111",
-        "os error 104",
         "os error 10061",
-        "os error 10054",
     ]) {
         Verdict::new(VerdictKind::Refused, detail)
+    } else if has(&[
+        "connection reset",
+        "os error 104",
+        "os error 10054",
+        "connection closed before message completed",
+        "incomplete message",
+        "broken pipe",
+        "os error 32",
+    ]) {
+        Verdict::new(VerdictKind::ConnectionDropped, detail)
     } else {
         Verdict::new(VerdictKind::Transport, detail)
     }
@@ -1112,6 +1131,7 @@ mod tests {
             K::Secret => 21,
             K::ExpiredOnArrival => 22,
             K::IssuedInFuture => 23,
+            K::ConnectionDropped => 24,
         }
     }
 
@@ -1516,7 +1536,18 @@ mod tests {
             c("client error (Connect): tcp connect error: Connection refused (os error 111)"),
             VerdictKind::Refused
         );
-        assert_eq!(c("connection reset by peer"), VerdictKind::Refused);
+        assert_eq!(
+            c("client error (SendRequest): connection reset by peer (os error 104)"),
+            VerdictKind::ConnectionDropped
+        );
+        assert_eq!(
+            c("client error (SendRequest): connection closed before message completed"),
+            VerdictKind::ConnectionDropped
+        );
+        assert_eq!(
+            c("An existing connection was forcibly closed by the remote host. (os error 10054)"),
+            VerdictKind::ConnectionDropped
+        );
         assert_eq!(
             classify_transport(true, "whatever").kind,
             VerdictKind::Timeout
