@@ -52,6 +52,7 @@ fn client() -> ActClient {
     ActClient::new(&ClientOptions {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
+        ..ClientOptions::default()
     })
     .unwrap()
 }
