@@ -140,6 +140,9 @@ pub struct SystemInfo {
 #[derive(Debug, Clone)]
 pub struct ActClient {
     http: reqwest::Client,
+    /// The proxy every request goes through, when the options named one: a connection
+    /// refused or a name not found is then the proxy's, not the server's.
+    proxy: Option<String>,
 }
 
 /// A response read in full (within [`BODY_CAP`]).
@@ -335,10 +338,12 @@ impl ActClient {
         if options.insecure_tls {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
+        let mut fixed_proxy = None;
         match &options.proxy {
             ProxyChoice::Environment => {}
             ProxyChoice::Direct => builder = builder.no_proxy(),
             ProxyChoice::Url(url) => {
+                fixed_proxy = Some(url.clone());
                 let proxy = reqwest::Proxy::all(url.as_str())
                     .map_err(|e| anyhow::anyhow!("the proxy '{url}' is not usable: {e}"))?;
                 builder = builder.proxy(proxy);
@@ -348,7 +353,10 @@ impl ActClient {
         let http = builder
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client failed: {e}"))?;
-        Ok(Self { http })
+        Ok(Self {
+            http,
+            proxy: fixed_proxy,
+        })
     }
 
     /// `GET {base}/authorize` with Basic credentials and `Act-Database-Name`.
@@ -538,7 +546,7 @@ impl ActClient {
         let mut response = match self.http.execute(request).await {
             Ok(response) => response,
             Err(e) => {
-                exchange.verdict = decode_transport(&e);
+                exchange.verdict = self.blame_proxy(decode_transport(&e));
                 exchange.latency = started.elapsed();
                 exchange.at = Utc::now();
                 return (exchange, None);
@@ -588,6 +596,23 @@ impl ActClient {
                 exchange.verdict = decode_transport(&e);
                 (exchange, None)
             }
+        }
+    }
+}
+
+impl ActClient {
+    /// With a fixed proxy every connection goes to the proxy, so "refused" or "no such
+    /// host" before any answer are about the proxy: say so, rather than blame the server.
+    fn blame_proxy(&self, verdict: Verdict) -> Verdict {
+        match (&self.proxy, verdict.kind) {
+            (Some(proxy), VerdictKind::Refused | VerdictKind::Dns) => Verdict::new(
+                VerdictKind::Proxy,
+                Some(format!(
+                    "cannot reach the proxy {proxy} (this connection's `proxy` setting): {}",
+                    verdict.detail.as_deref().unwrap_or("no detail")
+                )),
+            ),
+            _ => verdict,
         }
     }
 }
