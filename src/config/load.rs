@@ -980,6 +980,12 @@ fn check_proxy(text: &str) -> Result<ProxyChoice, String> {
     }
     let hint = "write proxy = \"http://HOST:PORT\", or proxy = \"none\" to ignore \
         HTTPS_PROXY / HTTP_PROXY for this connection";
+    if !trimmed.contains("://") {
+        return Err(format!(
+            "\"{}\" is not a URL (no http:// in front); {hint}",
+            shown(&redact_userinfo(trimmed))
+        ));
+    }
     let parsed = url::Url::parse(trimmed).map_err(|e| {
         format!(
             "\"{}\" is not a URL ({e}); {hint}",
