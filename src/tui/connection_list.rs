@@ -11,6 +11,9 @@ use super::format::countdown;
 use super::widgets::{parse_color, state_badge};
 use crate::session::SessionState;
 
+/// After the name of a connection with `insecure_tls = true`, in the danger colour.
+const INSECURE_MARK: &str = " TLS!";
+
 /// Draws the list (or, with no connections, how to add one) into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
@@ -49,6 +52,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if info.plain_password {
             name.push(Span::styled(" !", theme.warning()));
         }
+        if info.insecure_tls {
+            name.push(Span::styled(INSECURE_MARK, theme.danger()));
+        }
         let mut cells = vec![Cell::from(Line::from(name))];
         if show_group {
             cells.push(Cell::from(Span::styled(
@@ -75,7 +81,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .unwrap_or(0);
         u16::try_from(max).unwrap_or(u16::MAX)
     };
-    let name_width = widest(|c| c.name.as_str()).saturating_add(2).min(24);
+    let marks = if app.connections.iter().any(|c| c.insecure_tls) {
+        u16::try_from(INSECURE_MARK.chars().count()).unwrap_or(0)
+    } else {
+        0
+    };
+    let name_width = widest(|c| c.name.as_str())
+        .saturating_add(2 + marks)
+        .min(24 + marks);
     let group_width = widest(|c| c.group.as_deref().unwrap_or("")).clamp(5, 14);
     let database_width = widest(|c| c.database.as_str()).min(24);
     let mut header = vec!["Name"];
