@@ -453,3 +453,53 @@ async fn a_connection_whose_client_cannot_be_built_fails_alone() {
     assert_eq!(fx.sim.stats().authorize_basic, 1);
     engine.send(EngineCommand::Stop("good".into()));
 }
+
+#[tokio::test]
+async fn a_reload_that_changes_ca_file_restarts_the_session_with_the_new_client() {
+    let fx = Fixture::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        timeout: Duration::from_secs(5),
+        ..Settings::default()
+    };
+    let make = |transport: Transport| {
+        Arc::new(actsm::config::Config {
+            settings: settings.clone(),
+            connections: vec![connection("acme", &fx.sim.base_url(), transport)],
+            ..actsm::config::Config::default()
+        })
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::spawn(make(Transport::default()), tx);
+
+    let mut wait_for = async |want: SessionState| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let event = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .expect("the session settles within 10 s")
+                .expect("engine alive");
+            if let Event::SessionChanged(snap) = event
+                && snap.name == "acme"
+                && snap.state == want
+            {
+                return snap;
+            }
+        }
+    };
+    wait_for(SessionState::Valid).await;
+
+    let missing = dir.path().join("new-ca.pem");
+    engine.send(EngineCommand::Reload(make(Transport {
+        ca_file: Some(missing),
+        ..Transport::default()
+    })));
+    let failed = wait_for(SessionState::Failed).await;
+    let detail = failed
+        .last_verdict
+        .and_then(|v| v.detail)
+        .unwrap_or_default();
+    assert!(detail.contains("new-ca.pem"), "{detail}");
+    // The restart never reached the server: one authorize, from the first start.
+    assert_eq!(fx.sim.stats().authorize_basic, 1);
+}
