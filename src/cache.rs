@@ -508,6 +508,7 @@ mod tests {
             group: None,
             color: None,
             note: None,
+            transport: crate::config::Transport::default(),
         }
     }
 

@@ -595,12 +595,43 @@ fn select<'a>(config: &'a Config, names: &[String]) -> anyhow::Result<Vec<&'a Co
     names.iter().map(|name| find(config, name)).collect()
 }
 
-fn client(config: &Config) -> anyhow::Result<ActClient> {
-    let timeout = config.settings.timeout;
-    ActClient::new(&ClientOptions {
-        timeout,
-        connect_timeout: timeout.min(Duration::from_secs(10)),
+/// The HTTP client for one connection: its transport overrides over `[settings]`, built
+/// exactly as the engine builds it.
+fn client(config: &Config, connection: &Connection) -> anyhow::Result<ActClient> {
+    ActClient::new(&ClientOptions::for_connection(&config.settings, connection)).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot build the HTTP client for connection '{}': {e:#}",
+            connection.name
+        )
     })
+}
+
+/// One client per distinct transport options among `connections`, or why it could not be
+/// built: a connection whose client fails gets that reason as its verdict, the others run.
+type ClientMap = std::collections::HashMap<ClientOptions, Result<Arc<ActClient>, String>>;
+
+fn clients(config: &Config, connections: &[&Connection]) -> ClientMap {
+    let mut map = ClientMap::new();
+    for connection in connections {
+        let options = ClientOptions::for_connection(&config.settings, connection);
+        map.entry(options).or_insert_with_key(|options| {
+            ActClient::new(options)
+                .map(Arc::new)
+                .map_err(|e| format!("cannot build the HTTP client: {e:#}"))
+        });
+    }
+    map
+}
+
+/// The client of `connection` from `map` (built by [`clients`] for it).
+fn client_of(
+    map: &ClientMap,
+    config: &Config,
+    connection: &Connection,
+) -> Result<Arc<ActClient>, String> {
+    map.get(&ClientOptions::for_connection(&config.settings, connection))
+        .cloned()
+        .unwrap_or_else(|| Err("no HTTP client was built for this connection".to_owned()))
 }
 
 /// A token ready for a script, and whether the cache supplied it.
@@ -658,7 +689,7 @@ fn obtain(
         return Ok(Ok(hit));
     }
 
-    let client = client(config)?;
+    let client = client(config, connection)?;
     let (_, result) = runtime_single()?.block_on(session::authorize_once(
         &client,
         connection,
@@ -946,13 +977,13 @@ async fn status_check(
     connections: Vec<&Connection>,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let client = Arc::new(client(config)?);
+    let clients = clients(config, &connections);
     let cache = TokenCache::open_default();
 
     // Bounded concurrency: a few dozen slow servers must not open a few dozen sockets at once.
     let rows: Vec<StatusRow> = futures::stream::iter(connections)
         .map(|connection| {
-            let client = Arc::clone(&client);
+            let client = client_of(&clients, config, connection);
             let cache = cache.clone();
             async move {
                 let (entry, result) =
@@ -968,8 +999,10 @@ async fn status_check(
 
 /// Authorizes once (for `status --check` and `check`) and caches the token
 /// obtained anyway; a cache failure is only logged.
+///
+/// A client that could not be built (`Err`, its reason) is that connection's verdict.
 async fn authorize_and_cache(
-    client: &ActClient,
+    client: &Result<Arc<ActClient>, String>,
     cache: Option<&TokenCache>,
     connection: &Connection,
     config: &Config,
@@ -977,6 +1010,18 @@ async fn authorize_and_cache(
     Option<crate::journal::JournalEntry>,
     Result<TokenStatus, Verdict>,
 ) {
+    let client = match client {
+        Ok(client) => client,
+        Err(why) => {
+            return (
+                None,
+                Err(Verdict::new(
+                    crate::act::VerdictKind::Transport,
+                    Some(why.clone()),
+                )),
+            );
+        }
+    };
     let (entry, result) = session::authorize_once(client, connection, &config.settings).await;
     if let (Some(cache), Ok(status)) = (cache, &result)
         && let Err(e) = cache.store(connection, status)
@@ -1093,25 +1138,26 @@ async fn check(
     json: bool,
     jobs: usize,
 ) -> anyhow::Result<Exit> {
-    let client = Arc::new(client(config)?);
+    let clients = clients(config, &connections);
     let cache = TokenCache::open_default();
     let rows: Vec<CheckRow> = futures::stream::iter(connections)
         .map(|connection| {
-            let client = Arc::clone(&client);
+            let client = client_of(&clients, config, connection);
             let cache = cache.clone();
             async move {
                 let (entry, result) =
                     authorize_and_cache(&client, cache.as_ref(), connection, config).await;
                 let verdict = result.as_ref().err().cloned().unwrap_or_else(Verdict::ok);
                 // A server that cannot be reached will not answer /api/system either.
-                let (system, system_verdict) =
-                    if entry.is_some() && verdict.class() != VerdictClass::Unreachable {
-                        let (exchange, info) =
-                            client.system(&connection.url, &connection.database).await;
-                        (info.ok(), Some(VerdictJson::from(&exchange.verdict)))
-                    } else {
-                        (None, None)
-                    };
+                let (system, system_verdict) = if let (Some(_), Ok(client)) = (&entry, &client)
+                    && verdict.class() != VerdictClass::Unreachable
+                {
+                    let (exchange, info) =
+                        client.system(&connection.url, &connection.database).await;
+                    (info.ok(), Some(VerdictJson::from(&exchange.verdict)))
+                } else {
+                    (None, None)
+                };
                 CheckRow {
                     name: connection.name.clone(),
                     ok: verdict.is_ok(),
@@ -1174,7 +1220,7 @@ async fn check(
 
 /// `actsm system NAME`.
 async fn system(config: &Config, connection: &Connection, json: bool) -> anyhow::Result<Exit> {
-    let client = client(config)?;
+    let client = client(config, connection)?;
     let (exchange, result) = client.system(&connection.url, &connection.database).await;
     let info = match result {
         Ok(info) => info,

@@ -72,6 +72,7 @@ fn short_client() -> ActClient {
     ActClient::new(&ClientOptions {
         timeout: Duration::from_millis(400),
         connect_timeout: Duration::from_millis(400),
+        ..ClientOptions::default()
     })
     .unwrap()
 }

@@ -39,6 +39,7 @@ fn config(sim: &SimServer) -> Arc<Config> {
             group: None,
             color: None,
             note: None,
+            transport: actsm::config::Transport::default(),
         }],
         ..Config::default()
     })

@@ -60,7 +60,8 @@ fn unknown_field_is_named_with_a_suggestion_and_the_valid_list() {
         &[
             "6:1: connection 'acme': field 'pasword_env': unknown field; did you mean \
            'password_env'; valid fields: name, url, database, user, password_env, \
-           password_command, password_prompt, keyring, password, autostart, group, color, note",
+           password_command, password_prompt, keyring, password, autostart, group, color, note, \
+           timeout, connect_timeout, ca_file, insecure_tls, proxy",
         ],
     );
 }

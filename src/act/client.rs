@@ -1,5 +1,6 @@
 //! HTTP calls to an Act! Web API server.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use zeroize::Zeroizing;
 use super::endpoint::{authorize_url, normalize_base, system_url};
 use super::verdict::{decode_response, decode_transport, describe_body, sanitize};
 use super::{Claims, Expiry, ExpirySource, Meter, Verdict, VerdictKind, jwt, meter};
+use crate::config::{Connection, ProxyChoice, Settings, read_ca_file};
 use crate::secret::{Secret, Token};
 
 /// Largest response body read (64 KiB). A token is a few hundred bytes; anything past this
@@ -31,12 +33,20 @@ pub enum CallKind {
 }
 
 /// Per-client transport settings.
-#[derive(Debug, Clone)]
+///
+/// Comparable and hashable so that connections with equal settings can share one client.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientOptions {
     /// Total time allowed for one request, connect included.
     pub timeout: Duration,
     /// Time allowed to establish the connection.
     pub connect_timeout: Duration,
+    /// A PEM bundle of CA certificates trusted in addition to the platform's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate (no verification at all).
+    pub insecure_tls: bool,
+    /// Which proxy requests go through.
+    pub proxy: ProxyChoice,
 }
 
 impl Default for ClientOptions {
@@ -44,6 +54,32 @@ impl Default for ClientOptions {
         Self {
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            ca_file: None,
+            insecure_tls: false,
+            proxy: ProxyChoice::Environment,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The options for `connection`: its own transport overrides, `settings` for the rest.
+    ///
+    /// The engine and the command line both build their clients with this, so a connection
+    /// behaves the same in the app and in a script. The connect timeout never exceeds the
+    /// total one (a connect allowed to outlast the whole request would never be the cause).
+    pub fn for_connection(settings: &Settings, connection: &Connection) -> ClientOptions {
+        let transport = &connection.transport;
+        let timeout = transport.timeout.unwrap_or(settings.timeout);
+        let connect_timeout = transport
+            .connect_timeout
+            .unwrap_or(settings.connect_timeout)
+            .min(timeout);
+        ClientOptions {
+            timeout,
+            connect_timeout,
+            ca_file: transport.ca_file.clone(),
+            insecure_tls: transport.insecure_tls,
+            proxy: transport.proxy.clone(),
         }
     }
 }
@@ -104,6 +140,9 @@ pub struct SystemInfo {
 #[derive(Debug, Clone)]
 pub struct ActClient {
     http: reqwest::Client,
+    /// The proxy every request goes through, when the options named one: a connection
+    /// refused or a name not found is then the proxy's, not the server's.
+    proxy: Option<String>,
 }
 
 /// A response read in full (within [`BODY_CAP`]).
@@ -266,19 +305,58 @@ impl ActClient {
     /// Redirects are not followed: a redirect from `/authorize` is nearly always to a login
     /// page or to another scheme, and following it would resend the credentials to wherever
     /// it points. The verdict shows where it pointed instead.
+    ///
+    /// TLS goes through the platform verifier (the OS trust store); `ca_file` adds its
+    /// certificates to it rather than replacing it. `insecure_tls` turns verification off.
+    /// Proxies: [`ProxyChoice::Environment`] leaves reqwest's reading of `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` in place; the other two replace it.
+    ///
+    /// Fails, with a message naming the file and what to do, when `ca_file` cannot be read
+    /// or holds no certificate; and when the proxy URL is unusable.
     pub fn new(options: &ClientOptions) -> anyhow::Result<Self> {
         // reqwest is built without a default crypto provider (feature `rustls-no-provider`).
         // Installing ring is idempotent: a second call returns Err because one is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
 
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("actsm/", env!("CARGO_PKG_VERSION")))
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+
+        if let Some(path) = &options.ca_file {
+            let der = read_ca_file(path).map_err(|e| anyhow::anyhow!(e))?;
+            let mut certs = Vec::with_capacity(der.len());
+            for cert in der {
+                certs.push(reqwest::Certificate::from_der(&cert).map_err(|e| {
+                    anyhow::anyhow!("the CA file {} is not usable: {e}", path.display())
+                })?);
+            }
+            // Merged with the platform's roots (rustls-platform-verifier's extra roots).
+            builder = builder.tls_certs_merge(certs);
+        }
+        if options.insecure_tls {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let mut fixed_proxy = None;
+        match &options.proxy {
+            ProxyChoice::Environment => {}
+            ProxyChoice::Direct => builder = builder.no_proxy(),
+            ProxyChoice::Url(url) => {
+                fixed_proxy = Some(url.clone());
+                let proxy = reqwest::Proxy::all(url.as_str())
+                    .map_err(|e| anyhow::anyhow!("the proxy '{url}' is not usable: {e}"))?;
+                builder = builder.proxy(proxy);
+            }
+        }
+
+        let http = builder
             .build()
             .map_err(|e| anyhow::anyhow!("building the HTTP client failed: {e}"))?;
-        Ok(Self { http })
+        Ok(Self {
+            http,
+            proxy: fixed_proxy,
+        })
     }
 
     /// `GET {base}/authorize` with Basic credentials and `Act-Database-Name`.
@@ -468,7 +546,7 @@ impl ActClient {
         let mut response = match self.http.execute(request).await {
             Ok(response) => response,
             Err(e) => {
-                exchange.verdict = decode_transport(&e);
+                exchange.verdict = self.blame_proxy(decode_transport(&e));
                 exchange.latency = started.elapsed();
                 exchange.at = Utc::now();
                 return (exchange, None);
@@ -518,6 +596,23 @@ impl ActClient {
                 exchange.verdict = decode_transport(&e);
                 (exchange, None)
             }
+        }
+    }
+}
+
+impl ActClient {
+    /// With a fixed proxy every connection goes to the proxy, so "refused" or "no such
+    /// host" before any answer are about the proxy: say so, rather than blame the server.
+    fn blame_proxy(&self, verdict: Verdict) -> Verdict {
+        match (&self.proxy, verdict.kind) {
+            (Some(proxy), VerdictKind::Refused | VerdictKind::Dns) => Verdict::new(
+                VerdictKind::Proxy,
+                Some(format!(
+                    "cannot reach the proxy {proxy} (this connection's `proxy` setting): {}",
+                    verdict.detail.as_deref().unwrap_or("no detail")
+                )),
+            ),
+            _ => verdict,
         }
     }
 }

@@ -16,13 +16,18 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{Config, Connection, SecretSource, Settings, words};
+use super::{Config, Connection, ProxyChoice, SecretSource, Settings, Transport, words};
 use crate::secret::Secret;
 
 /// The keys allowed at the top of the file.
 const TOP_FIELDS: &[&str] = &["settings", "connection"];
 /// The keys allowed in `[settings]`.
-const SETTINGS_FIELDS: &[&str] = &["refresh_before", "assumed_lifetime", "timeout"];
+const SETTINGS_FIELDS: &[&str] = &[
+    "refresh_before",
+    "assumed_lifetime",
+    "timeout",
+    "connect_timeout",
+];
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
     "name",
@@ -38,6 +43,11 @@ const CONNECTION_FIELDS: &[&str] = &[
     "group",
     "color",
     "note",
+    "timeout",
+    "connect_timeout",
+    "ca_file",
+    "insecure_tls",
+    "proxy",
 ];
 /// The keys of which a connection needs exactly one.
 pub(crate) const SECRET_FIELDS: &[&str] = &[
@@ -280,6 +290,7 @@ struct RawSettings {
     refresh_before: Option<Spanned<String>>,
     assumed_lifetime: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
 }
 
 /// One `[[connection]]` as written.
@@ -299,6 +310,11 @@ struct RawConnection {
     group: Option<Spanned<String>>,
     color: Option<Spanned<String>>,
     note: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    ca_file: Option<Spanned<String>>,
+    insecure_tls: Option<Spanned<bool>>,
+    proxy: Option<Spanned<String>>,
 }
 
 /// Collects problems and warnings while walking the document.
@@ -415,13 +431,16 @@ impl Checker<'_> {
         };
 
         let defaults = Settings::default();
-        let refresh_before = self.duration(raw.refresh_before.as_ref(), "refresh_before");
-        let assumed_lifetime = self.duration(raw.assumed_lifetime.as_ref(), "assumed_lifetime");
-        let timeout = self.duration(raw.timeout.as_ref(), "timeout");
+        let refresh_before = self.duration(raw.refresh_before.as_ref(), "refresh_before", SCOPE);
+        let assumed_lifetime =
+            self.duration(raw.assumed_lifetime.as_ref(), "assumed_lifetime", SCOPE);
+        let timeout = self.duration(raw.timeout.as_ref(), "timeout", SCOPE);
+        let connect_timeout = self.duration(raw.connect_timeout.as_ref(), "connect_timeout", SCOPE);
         let settings = Settings {
             refresh_before: refresh_before?.unwrap_or(defaults.refresh_before),
             assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
             timeout: timeout?.unwrap_or(defaults.timeout),
+            connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
         };
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
@@ -434,6 +453,11 @@ impl Checker<'_> {
                 settings.assumed_lifetime,
             ),
             (&raw.timeout, "timeout", settings.timeout),
+            (
+                &raw.connect_timeout,
+                "connect_timeout",
+                settings.connect_timeout,
+            ),
         ] {
             if let (Some(raw), true) = (raw, value.is_zero()) {
                 let message = format!("{field} = \"{}\" must be longer than zero", raw.get_ref());
@@ -460,7 +484,12 @@ impl Checker<'_> {
 
     /// Parses a duration field: `Some(None)` when absent, `None` after reporting a problem.
     #[allow(clippy::option_option)]
-    fn duration(&mut self, raw: Option<&Spanned<String>>, field: &str) -> Option<Option<Duration>> {
+    fn duration(
+        &mut self,
+        raw: Option<&Spanned<String>>,
+        field: &str,
+        scope: &str,
+    ) -> Option<Option<Duration>> {
         let Some(raw) = raw else {
             return Some(None);
         };
@@ -474,7 +503,7 @@ impl Checker<'_> {
                      \"5m\", \"90s\" or \"1h 30m\"",
                     shown(raw.get_ref())
                 );
-                self.problem(raw.span(), Some("settings"), Some(field), message);
+                self.problem(raw.span(), Some(scope), Some(field), message);
                 None
             }
         }
@@ -639,10 +668,13 @@ impl Checker<'_> {
                 }
             });
 
+        let transport = self.transport(&raw, &scope);
+
         if self.problems.len() > problems_before {
             return None;
         }
         let (url, parts) = url?;
+        let transport = transport?;
         let secret = secret?;
         let name = raw.name?.into_inner();
         let secret = match secret {
@@ -674,6 +706,13 @@ impl Checker<'_> {
                 parts.host
             ));
         }
+        if transport.insecure_tls {
+            self.warnings.push(format!(
+                "connection '{name}': insecure_tls = true accepts any certificate, so whoever \
+                 sits between this machine and the server can read the password and tokens; \
+                 prefer ca_file with the certificate (or its CA) the server uses"
+            ));
+        }
 
         Some(Connection {
             name,
@@ -685,6 +724,62 @@ impl Checker<'_> {
             group,
             color,
             note,
+            transport,
+        })
+    }
+
+    /// The connection's transport overrides: timeouts, `ca_file`, `insecure_tls`, `proxy`.
+    /// `None` after reporting a problem.
+    fn transport(&mut self, raw: &RawConnection, scope: &str) -> Option<Transport> {
+        let problems_before = self.problems.len();
+        let timeout = self.duration(raw.timeout.as_ref(), "timeout", scope);
+        let connect_timeout = self.duration(raw.connect_timeout.as_ref(), "connect_timeout", scope);
+        for (raw, field, value) in [
+            (&raw.timeout, "timeout", timeout.flatten()),
+            (
+                &raw.connect_timeout,
+                "connect_timeout",
+                connect_timeout.flatten(),
+            ),
+        ] {
+            if let (Some(raw), Some(true)) = (raw, value.map(|d| d.is_zero())) {
+                let message = format!(
+                    "{field} = \"{}\" must be longer than zero; remove the line to use \
+                     [settings] {field}",
+                    shown(raw.get_ref())
+                );
+                self.problem(raw.span(), Some(scope), Some(field), message);
+            }
+        }
+        let ca_file =
+            raw.ca_file
+                .as_ref()
+                .and_then(|file| match check_ca_file(file.get_ref(), self.path) {
+                    Ok(path) => Some(path),
+                    Err(why) => {
+                        self.problem(file.span(), Some(scope), Some("ca_file"), why);
+                        None
+                    }
+                });
+        let proxy = match &raw.proxy {
+            None => ProxyChoice::Environment,
+            Some(p) => match check_proxy(p.get_ref()) {
+                Ok(choice) => choice,
+                Err(why) => {
+                    self.problem(p.span(), Some(scope), Some("proxy"), why);
+                    ProxyChoice::Environment
+                }
+            },
+        };
+        if self.problems.len() > problems_before {
+            return None;
+        }
+        Some(Transport {
+            timeout: timeout.flatten(),
+            connect_timeout: connect_timeout.flatten(),
+            ca_file,
+            insecure_tls: raw.insecure_tls.as_ref().is_some_and(|b| *b.get_ref()),
+            proxy,
         })
     }
 
@@ -806,6 +901,116 @@ pub(crate) fn check_env_name(text: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+/// Resolves and checks a `ca_file` value: `~/` is the home folder, a relative path starts
+/// from the folder of the connections file, and the file must hold at least one PEM
+/// certificate. Returns the resolved path.
+fn check_ca_file(text: &str, config_path: &Path) -> Result<PathBuf, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(String::from(
+            "is empty; give the path of a PEM file with the CA certificates to trust, or \
+             remove the line",
+        ));
+    }
+    let path = if let Some(rest) = trimmed.strip_prefix("~/") {
+        match directories::BaseDirs::new() {
+            Some(dirs) => dirs.home_dir().join(rest),
+            None => {
+                return Err(String::from(
+                    "starts with ~/ but this user has no home folder; write the full path",
+                ));
+            }
+        }
+    } else {
+        let given = PathBuf::from(trimmed);
+        if given.is_relative() {
+            config_path
+                .parent()
+                .map_or_else(|| given.clone(), |dir| dir.join(&given))
+        } else {
+            given
+        }
+    };
+    read_ca_file(&path)?;
+    Ok(path)
+}
+
+/// Reads a PEM bundle of CA certificates (`ca_file`): every `CERTIFICATE` block, in DER.
+///
+/// The error names the file and says what to do; the loader and the HTTP client both use it,
+/// so a file that changed after loading fails the same way.
+pub fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read the CA file {}: {e}; check the path (a relative path starts from the \
+             folder of the connections file)",
+            path.display()
+        )
+    })?;
+    let not_pem = || {
+        format!(
+            "the CA file {} holds no PEM certificate; it must contain one or more \
+             '-----BEGIN CERTIFICATE-----' blocks (convert a binary .cer/.der file with \
+             `openssl x509 -inform der -in ca.cer -out ca.pem`)",
+            path.display()
+        )
+    };
+    let mut certs = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert = cert.map_err(|_| not_pem())?;
+        certs.push(cert.as_ref().to_vec());
+    }
+    if certs.is_empty() {
+        return Err(not_pem());
+    }
+    Ok(certs)
+}
+
+/// Checks a `proxy` value: `"none"` (any case) or an `http://` / `https://` URL with a host
+/// and no credentials.
+fn check_proxy(text: &str) -> Result<ProxyChoice, String> {
+    let trimmed = text.trim();
+    if trimmed.eq_ignore_ascii_case("none") {
+        return Ok(ProxyChoice::Direct);
+    }
+    let hint = "write proxy = \"http://HOST:PORT\", or proxy = \"none\" to ignore \
+        HTTPS_PROXY / HTTP_PROXY for this connection";
+    if !trimmed.contains("://") {
+        return Err(format!(
+            "\"{}\" is not a URL (no http:// in front); {hint}",
+            shown(&redact_userinfo(trimmed))
+        ));
+    }
+    let parsed = url::Url::parse(trimmed).map_err(|e| {
+        format!(
+            "\"{}\" is not a URL ({e}); {hint}",
+            shown(&redact_userinfo(trimmed))
+        )
+    })?;
+    if parsed.scheme() != "http" && parsed.scheme() != "https" {
+        return Err(format!(
+            "\"{}\" uses scheme '{}'; only http:// and https:// proxies work; {hint}",
+            shown(&redact_userinfo(trimmed)),
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("\"{}\" has no host; {hint}", shown(trimmed)));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "\"{}\" contains a user name or password; proxy credentials are not supported \
+             in the file (they would sit there in plain text); use a proxy that does not ask, \
+             or HTTPS_PROXY in the environment",
+            shown(&redact_userinfo(trimmed))
+        ));
+    }
+    Ok(ProxyChoice::Url(parsed.as_str().to_owned()))
 }
 
 /// Checks a connection colour: one of [`NAMED_COLORS`] (any case) or `#rrggbb`.

@@ -21,7 +21,7 @@ pub use edit::{
     SaveOptions, validate_draft,
 };
 pub use keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete_from_keyring, store_in_keyring};
-pub use load::{ConfigError, NAMED_COLORS, Problem, check_color, load, parse};
+pub use load::{ConfigError, NAMED_COLORS, Problem, check_color, load, parse, read_ca_file};
 pub use source::{PromptedSecrets, SecretError};
 pub use watch::{ConfigDiff, Fingerprint, WatchOptions, diff, watch, watch_with};
 
@@ -34,6 +34,8 @@ pub struct Settings {
     pub assumed_lifetime: Duration,
     /// Total time allowed for one request.
     pub timeout: Duration,
+    /// Time allowed to establish a connection (TCP, TLS and any proxy), within `timeout`.
+    pub connect_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -42,8 +44,42 @@ impl Default for Settings {
             refresh_before: Duration::from_secs(5 * 60),
             assumed_lifetime: Duration::from_secs(20 * 60),
             timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// Which proxy a connection's requests go through.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum ProxyChoice {
+    /// No `proxy` key: the standard `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`
+    /// environment variables decide (and nothing when they are unset).
+    #[default]
+    Environment,
+    /// `proxy = "none"`: connect directly, whatever the environment says.
+    Direct,
+    /// `proxy = "http://host:port"`: every request of this connection goes through this
+    /// proxy; the environment variables are ignored for it. Never holds credentials (the
+    /// loader refuses a `user:password@` in it).
+    Url(String),
+}
+
+/// A connection's transport overrides: timeouts, TLS trust and proxy.
+///
+/// All default to "as `[settings]` and the platform say".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Transport {
+    /// `timeout`: total time for one request, instead of `[settings] timeout`.
+    pub timeout: Option<Duration>,
+    /// `connect_timeout`: instead of `[settings] connect_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// `ca_file`: a PEM bundle of certificates trusted in addition to the platform's roots.
+    /// Relative paths in the file are resolved against the file's directory when loading.
+    pub ca_file: Option<PathBuf>,
+    /// `insecure_tls = true`: accept any certificate (expired, self-signed, another host's).
+    pub insecure_tls: bool,
+    /// `proxy`.
+    pub proxy: ProxyChoice,
 }
 
 /// Where a connection's password comes from.
@@ -87,18 +123,22 @@ pub struct Connection {
     pub color: Option<String>,
     /// A free-form note shown in the details pane.
     pub note: Option<String>,
+    /// Timeouts, TLS trust and proxy for this connection's requests.
+    pub transport: Transport,
 }
 
 impl Connection {
     /// True when `other` would run the very same session: same URL, database,
-    /// user and secret source. Group, colour, note and autostart do not count,
-    /// so a session survives a change of label.
+    /// user, secret source and transport (timeouts, `ca_file`, `insecure_tls`, proxy).
+    /// Group, colour, note and autostart do not count, so a session survives a
+    /// change of label.
     pub fn same_session(&self, other: &Connection) -> bool {
         self.name == other.name
             && self.url == other.url
             && self.database == other.database
             && self.user == other.user
             && self.secret == other.secret
+            && self.transport == other.transport
     }
 }
 

@@ -44,9 +44,6 @@ pub const RULE_FORCED: &str = "forced by user while held";
 /// The verdict detail of a `password_prompt` session that has no password yet.
 pub const PROMPT_NEEDED: &str = "password needed: type it at the prompt (Enter)";
 
-/// The connect timeout never exceeds this, whatever the request timeout.
-const CONNECT_TIMEOUT_CAP: Duration = Duration::from_secs(10);
-
 /// Planned calls never come sooner than this after a success, so a token that
 /// looks already expired (odd claims) cannot make a session spin.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
@@ -81,11 +78,9 @@ impl Engine {
     ) -> Self {
         let (cmd_tx, cmd_rx) = unbounded_channel();
         let cancel = CancellationToken::new();
-        let client = build_client(&config.settings);
-
         let supervisor = Supervisor {
             config,
-            client,
+            clients: HashMap::new(),
             cache,
             events_tx,
             cancel: cancel.clone(),
@@ -116,15 +111,11 @@ impl Drop for Engine {
     }
 }
 
-/// Builds the HTTP client for `settings`. A client that cannot be built (no
-/// TLS roots, ...) fails every session with the reason instead of taking the
-/// whole program down.
-fn build_client(settings: &Settings) -> Result<ActClient, String> {
-    let options = ClientOptions {
-        timeout: settings.timeout,
-        connect_timeout: settings.timeout.min(CONNECT_TIMEOUT_CAP),
-    };
-    ActClient::new(&options).map_err(|e| {
+/// Builds the HTTP client for `options`. A client that cannot be built (a
+/// `ca_file` gone since loading, no TLS roots, ...) fails the sessions that
+/// need it with the reason, instead of taking the whole program down.
+fn build_client(options: &ClientOptions) -> Result<ActClient, String> {
+    ActClient::new(options).map_err(|e| {
         tracing::error!("cannot build the HTTP client: {e:#}");
         format!("cannot build the HTTP client: {e:#}")
     })
@@ -156,7 +147,10 @@ struct SessionHandle {
 /// Routes commands to session tasks, spawning a task on a connection's first start.
 struct Supervisor {
     config: Arc<Config>,
-    client: Result<ActClient, String>,
+    /// One HTTP client per distinct transport options, built on first use; connections
+    /// with equal options share it (and its connection pool). Emptied on every reload, so
+    /// that a `ca_file` whose content changed is read again.
+    clients: HashMap<ClientOptions, Result<ActClient, String>>,
     cache: Option<TokenCache>,
     events_tx: UnboundedSender<Event>,
     cancel: CancellationToken,
@@ -269,16 +263,21 @@ impl Supervisor {
             }
         }
 
+        self.clients.clear();
         if diff.settings_changed {
-            if new.settings.timeout != self.config.settings.timeout {
-                self.client = build_client(&new.settings);
-            }
-            for handle in self.sessions.values() {
-                // Tokens are kept; the session uses these from its next call on.
-                let _ = handle.tx.send(SessionCmd::Settings {
-                    settings: new.settings.clone(),
-                    client: self.client.clone(),
-                });
+            let names: Vec<String> = self.sessions.keys().cloned().collect();
+            for name in names {
+                let Some(conn) = new.connection(&name) else {
+                    continue;
+                };
+                let client = self.client_for(&new.settings, conn);
+                if let Some(handle) = self.sessions.get(&name) {
+                    // Tokens are kept; the session uses these from its next call on.
+                    let _ = handle.tx.send(SessionCmd::Settings {
+                        settings: new.settings.clone(),
+                        client,
+                    });
+                }
             }
         }
         self.config = new;
@@ -362,6 +361,16 @@ impl Supervisor {
         self.spawn_session(conn.clone(), cmd);
     }
 
+    /// The client for `conn` under `settings`: shared with every connection whose transport
+    /// options are equal, built on first use.
+    fn client_for(&mut self, settings: &Settings, conn: &Connection) -> Result<ActClient, String> {
+        let options = ClientOptions::for_connection(settings, conn);
+        self.clients
+            .entry(options)
+            .or_insert_with_key(build_client)
+            .clone()
+    }
+
     fn spawn_session(&mut self, conn: Connection, first: SessionCmd) {
         let (tx, rx) = unbounded_channel();
         // Cannot fail: the receiver is alive right here.
@@ -376,11 +385,13 @@ impl Supervisor {
             },
         );
 
+        let settings = self.config.settings.clone();
+        let client = self.client_for(&settings, &conn);
         let session = Session {
             snap: SessionSnapshot::idle(conn.name.clone()),
             conn,
-            settings: self.config.settings.clone(),
-            client: self.client.clone(),
+            settings,
+            client,
             cache: self.cache.clone(),
             events_tx: self.events_tx.clone(),
             cmd_rx: rx,

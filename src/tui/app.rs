@@ -28,6 +28,8 @@ const STATUS_SECONDS: i64 = 5;
 
 /// What the UI knows about a configured connection (never its password).
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Independent display flags, each read by one marker; an enum would only rename them.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ConnectionInfo {
     /// The connection's name.
     pub name: String,
@@ -49,6 +51,11 @@ pub struct ConnectionInfo {
     pub autostart: bool,
     /// Where the password comes from, in a few words.
     pub secret_kind: &'static str,
+    /// `insecure_tls = true`: certificates are not verified (shown in the danger colour).
+    pub insecure_tls: bool,
+    /// Plain `http://` to a host other than loopback: the password crosses the network
+    /// unencrypted (flagged in the details pane).
+    pub plain_http_remote: bool,
 }
 
 impl ConnectionInfo {
@@ -70,6 +77,9 @@ impl ConnectionInfo {
                 SecretSource::Keyring { .. } => "OS keyring",
                 SecretSource::Plain(_) => "plain text",
             },
+            insecure_tls: c.transport.insecure_tls,
+            plain_http_remote: c.url.trim().to_ascii_lowercase().starts_with("http://")
+                && !crate::act::endpoint::is_loopback(&c.url),
         }
     }
 

@@ -11,6 +11,12 @@ use super::format::countdown;
 use super::widgets::{parse_color, state_badge};
 use crate::session::{SessionSnapshot, SessionState};
 
+/// After the name of a connection with `insecure_tls = true`, in the danger colour.
+const INSECURE_MARK: &str = " TLS!";
+
+/// After the name of a connection whose server clock is off beyond the warning threshold.
+const CLOCK_MARK: &str = " clock";
+
 /// Draws the list (or, with no connections, how to add one) into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
@@ -49,9 +55,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         if info.plain_password {
             name.push(Span::styled(" !", theme.warning()));
         }
+        if info.insecure_tls {
+            name.push(Span::styled(INSECURE_MARK, theme.danger()));
+        }
         if snapshot.and_then(SessionSnapshot::skew_warning).is_some() {
             // The details pane says by how much.
-            name.push(Span::styled(" clock", theme.warning()));
+            name.push(Span::styled(CLOCK_MARK, theme.warning()));
         }
         let mut cells = vec![Cell::from(Line::from(name))];
         if show_group {
@@ -79,7 +88,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             .unwrap_or(0);
         u16::try_from(max).unwrap_or(u16::MAX)
     };
-    let name_width = widest(|c| c.name.as_str()).saturating_add(2).min(24);
+    let marks = marks_width(app);
+    let name_width = widest(|c| c.name.as_str())
+        .saturating_add(2 + marks)
+        .min(24 + marks);
     let group_width = widest(|c| c.group.as_deref().unwrap_or("")).clamp(5, 14);
     let database_width = widest(|c| c.database.as_str()).min(24);
     let mut header = vec!["Name"];
@@ -201,4 +213,25 @@ fn time_left(
             Span::styled(countdown(left), style)
         }
     }
+}
+
+/// The width the markers after names take at most: the name column keeps it
+/// free so no marker is cut off.
+fn marks_width(app: &App) -> u16 {
+    let width = |mark: &str, shown: bool| {
+        if shown {
+            u16::try_from(mark.chars().count()).unwrap_or(0)
+        } else {
+            0
+        }
+    };
+    let skewed = app
+        .sessions
+        .iter()
+        .flatten()
+        .any(|s| s.skew_warning().is_some());
+    width(
+        INSECURE_MARK,
+        app.connections.iter().any(|c| c.insecure_tls),
+    ) + width(CLOCK_MARK, skewed)
 }

@@ -225,6 +225,18 @@ fn push_connection(
             theme.warning(),
         ));
     }
+    if info.insecure_tls {
+        lines.push(Line::styled(
+            "TLS not verified: insecure_tls = true accepts any certificate",
+            theme.danger(),
+        ));
+    }
+    if info.plain_http_remote {
+        lines.push(Line::styled(
+            "http: password sent unencrypted (use https:// if the server offers it)",
+            theme.warning(),
+        ));
+    }
     lines.push(Line::styled(
         format!("{} @ {} · db {}", info.user, info.url, info.database),
         theme.muted(),

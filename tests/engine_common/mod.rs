@@ -49,6 +49,7 @@ pub fn connection(name: &str, url: &str, database: &str, password: &str) -> Conn
         group: None,
         color: None,
         note: None,
+        transport: actsm::config::Transport::default(),
     }
 }
 

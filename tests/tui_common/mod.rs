@@ -35,6 +35,7 @@ fn connection(name: &str, database: &str, secret: SecretSource) -> Connection {
         group: None,
         color: None,
         note: None,
+        transport: actsm::config::Transport::default(),
     }
 }
 
