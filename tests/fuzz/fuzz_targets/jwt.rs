@@ -16,7 +16,10 @@ const RECEIVED: i64 = 1_714_557_600;
 
 fn check_claims(claims: &jwt::Claims) {
     let received = DateTime::from_timestamp(RECEIVED, 0).expect("a 2024 instant is in range");
-    for lifetime in [std::time::Duration::from_secs(3900), std::time::Duration::MAX] {
+    for lifetime in [
+        std::time::Duration::from_secs(3900),
+        std::time::Duration::MAX,
+    ] {
         let expiry = Expiry::from_claims(claims, received, lifetime);
         let fraction = expiry.fraction_used(received);
         assert!((0.0..=1.0).contains(&fraction), "fraction {fraction}");
@@ -43,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
                 check_claims(&claims);
                 assert_eq!(jwt::extract_token(&format!("\"{token}\"")), Some(token));
             }
-            _ => assert!(decoded.is_err(), "claims that are not a JSON object decoded"),
+            _ => assert!(
+                decoded.is_err(),
+                "claims that are not a JSON object decoded"
+            ),
         }
         return;
     }
@@ -54,6 +60,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(token) = jwt::extract_token(&body) {
         assert!(body.contains(&token), "extracted text is not from the body");
-        assert!(jwt::decode(&token).is_ok(), "extracted token does not decode");
+        assert!(
+            jwt::decode(&token).is_ok(),
+            "extracted token does not decode"
+        );
     }
 });

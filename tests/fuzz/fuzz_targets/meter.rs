@@ -39,10 +39,18 @@ fuzz_target!(|data: &[u8]| {
 
     let _ = meter::retry_after(&headers, now);
     let reading = Meter::from_headers(&headers, now);
-    let present = [meter::LIMIT_HEADER, meter::REMAINING_HEADER, meter::RESET_HEADER]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    assert_eq!(reading.is_some(), present, "a reading without headers, or none with them");
+    let present = [
+        meter::LIMIT_HEADER,
+        meter::REMAINING_HEADER,
+        meter::RESET_HEADER,
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h));
+    assert_eq!(
+        reading.is_some(),
+        present,
+        "a reading without headers, or none with them"
+    );
     if let Some(m) = reading {
         let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
         assert_eq!(m.limit, number(meter::LIMIT_HEADER));

@@ -12,17 +12,26 @@ use actsm::act::verdict;
 use libfuzzer_sys::fuzz_target;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-/// Same bounds as tests/prop_decoders.rs.
+/// Same bounds as `tests/prop_decoders.rs`.
 const RESPONSE_DETAIL_MAX: usize = 400;
 const TRANSPORT_DETAIL_MAX: usize = 300;
 
 fn assert_clean(text: &str, max: usize) {
-    assert!(!text.chars().any(char::is_control), "control character in {text:?}");
-    assert!(text.chars().count() <= max, "{} > {max} chars", text.chars().count());
+    assert!(
+        !text.chars().any(char::is_control),
+        "control character in {text:?}"
+    );
+    assert!(
+        text.chars().count() <= max,
+        "{} > {max} chars",
+        text.chars().count()
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [call, hi, lo, rest @ ..] = data else { return };
+    let [call, hi, lo, rest @ ..] = data else {
+        return;
+    };
     let call = match call % 3 {
         0 => CallKind::Authorize,
         1 => CallKind::Refresh,
@@ -57,5 +66,8 @@ fuzz_target!(|data: &[u8]| {
     let max = usize::from(*lo).max(1);
     assert_clean(&verdict::sanitize(&text, max), max);
     let t = verdict::classify_transport(*hi & 1 == 1, &text);
-    assert_clean(t.detail.as_deref().unwrap_or_default(), TRANSPORT_DETAIL_MAX);
+    assert_clean(
+        t.detail.as_deref().unwrap_or_default(),
+        TRANSPORT_DETAIL_MAX,
+    );
 });
