@@ -27,6 +27,8 @@ fn config(sim: &SimServer) -> Arc<Config> {
     Arc::new(Config {
         settings: Settings {
             timeout: Duration::from_secs(5),
+            // The tokens here last seconds; let the engine refresh them that often.
+            min_refresh_interval: Duration::ZERO,
             ..Settings::default()
         },
         connections: vec![Connection {

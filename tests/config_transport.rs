@@ -284,3 +284,26 @@ fn editing_a_connection_in_the_app_keeps_its_transport_fields() {
     let copy = config.connection("acme-copy").expect("copy");
     assert_eq!(copy.transport, before.transport);
 }
+
+#[test]
+fn timeouts_longer_than_ten_minutes_are_refused() {
+    let (_dir, lines) = problems(&format!(
+        "[settings]\ntimeout = \"1000000h\"\n\n{}",
+        one("connect_timeout = \"2h\"")
+    ));
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].starts_with("2:11: timeout = \"1000000h\" is longer than 10m"));
+    assert!(lines[1].starts_with("10:19: connect_timeout = \"2h\" is longer than 10m"));
+}
+
+#[test]
+fn min_refresh_interval_is_read_with_a_default() {
+    let (_dir, config) = parse_ok(&one(""));
+    assert_eq!(
+        config.settings.min_refresh_interval,
+        Duration::from_secs(30)
+    );
+    let text = format!("[settings]\nmin_refresh_interval = \"5s\"\n\n{}", one(""));
+    let (_dir, config) = parse_ok(&text);
+    assert_eq!(config.settings.min_refresh_interval, Duration::from_secs(5));
+}

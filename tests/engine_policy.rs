@@ -238,3 +238,60 @@ async fn a_skewed_server_reports_its_offset() {
         "{left} of {lifetime}"
     );
 }
+
+/// A server that answers 429 with `Retry-After: 0` is not asked every second:
+/// throttled answers in a row back off like failures.
+#[tokio::test]
+async fn repeated_429_with_retry_after_zero_backs_off() {
+    let (url, count) = canned_server(
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+            .to_owned(),
+    )
+    .await;
+    let (_engine, mut ev) = start(vec![connection("storm", &url, DB, PASSWORD)], settings());
+    ev.drain_for(Duration::from_secs(8)).await;
+    // Waits of 1 s, 2 s, 4 s: calls at 0, 1, 3 and 7 s; a storm would be 8 or more.
+    let calls = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((3..=4).contains(&calls), "{calls} calls in 8 s");
+    let rules = rules(&ev, "storm");
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.contains("backing off to 4s after 3 throttled answers")),
+        "{rules:#?}"
+    );
+}
+
+/// Tokens that last seconds are refreshed no more often than
+/// `min_refresh_interval`, and the journal says why.
+#[tokio::test]
+async fn short_tokens_are_refreshed_no_faster_than_the_minimum_interval() {
+    let user = SimUser::new(DB, USER, PASSWORD).with_lifetime(Duration::from_secs(3));
+    let sim = sim_with(vec![user]).await;
+    let settings = actsm::config::Settings {
+        min_refresh_interval: Duration::from_secs(30),
+        ..settings()
+    };
+    let (_engine, mut ev) = start(
+        vec![connection("brief", &sim.base_url(), DB, PASSWORD)],
+        settings,
+    );
+    let s = ev
+        .wait_for("brief", Duration::from_secs(5), |s| {
+            s.state == SessionState::Valid
+        })
+        .await;
+    let next = s.next_refresh_at.expect("a refresh is planned");
+    assert!(
+        next - Utc::now() > TimeDelta::seconds(25),
+        "planned at {next}"
+    );
+    ev.drain_for(Duration::from_secs(6)).await;
+    assert_eq!(sim.stats().total, 1, "one authorize, no refresh loop");
+    let rules = rules(&ev, "brief");
+    assert!(
+        rules[0].contains("next refresh kept 30s away (min_refresh_interval)"),
+        "{rules:#?}"
+    );
+}

@@ -27,6 +27,7 @@ const SETTINGS_FIELDS: &[&str] = &[
     "assumed_lifetime",
     "timeout",
     "connect_timeout",
+    "min_refresh_interval",
 ];
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
@@ -291,6 +292,7 @@ struct RawSettings {
     assumed_lifetime: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
+    min_refresh_interval: Option<Spanned<String>>,
 }
 
 /// One `[[connection]]` as written.
@@ -436,11 +438,17 @@ impl Checker<'_> {
             self.duration(raw.assumed_lifetime.as_ref(), "assumed_lifetime", SCOPE);
         let timeout = self.duration(raw.timeout.as_ref(), "timeout", SCOPE);
         let connect_timeout = self.duration(raw.connect_timeout.as_ref(), "connect_timeout", SCOPE);
+        let min_refresh_interval = self.duration(
+            raw.min_refresh_interval.as_ref(),
+            "min_refresh_interval",
+            SCOPE,
+        );
         let settings = Settings {
             refresh_before: refresh_before?.unwrap_or(defaults.refresh_before),
             assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
             timeout: timeout?.unwrap_or(defaults.timeout),
             connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
+            min_refresh_interval: min_refresh_interval?.unwrap_or(defaults.min_refresh_interval),
         };
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
@@ -494,6 +502,16 @@ impl Checker<'_> {
             return Some(None);
         };
         match humantime::parse_duration(raw.get_ref().trim()) {
+            Ok(d) if field.ends_with("timeout") && d > super::MAX_TIMEOUT => {
+                let message = format!(
+                    "{field} = \"{}\" is longer than {}: a request allowed to wait that long \
+                     would leave scripts hanging; write a shorter one, like \"30s\"",
+                    shown(raw.get_ref()),
+                    humantime::format_duration(super::MAX_TIMEOUT)
+                );
+                self.problem(raw.span(), Some(scope), Some(field), message);
+                None
+            }
             Ok(d) => Some(Some(d)),
             Err(e) => {
                 // humantime's own words ("expected number at 0") help nobody here.

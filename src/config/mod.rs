@@ -36,7 +36,14 @@ pub struct Settings {
     pub timeout: Duration,
     /// Time allowed to establish a connection (TCP, TLS and any proxy), within `timeout`.
     pub connect_timeout: Duration,
+    /// Planned refreshes of one session come at least this far apart, so a
+    /// server issuing tokens that last seconds is not called every second.
+    pub min_refresh_interval: Duration,
 }
+
+/// The longest `timeout` or `connect_timeout` accepted: a request that may
+/// wait longer is a typo, and would leave `actsm token` hanging for it.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for Settings {
             assumed_lifetime: Duration::from_secs(20 * 60),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            min_refresh_interval: Duration::from_secs(30),
         }
     }
 }

@@ -955,8 +955,25 @@ impl Session {
         let lead = policy::refresh_lead(&status.expiry, &self.settings);
         let planned =
             policy::refresh_at(&status.expiry, &self.settings, self.rng.f64()) - self.skew;
-        let mut at = planned.max(now + TimeDelta::from_std(MIN_REFRESH_GAP).unwrap_or_default());
+        let gap = self.settings.min_refresh_interval.max(MIN_REFRESH_GAP);
+        let earliest = now + delta(gap);
         let mut rule = format!("refresh at T-{}", policy::short_duration(lead));
+        let mut at = planned;
+        if planned < earliest {
+            at = earliest;
+            if gap > MIN_REFRESH_GAP {
+                let lifetime = policy::until(status.expiry.issued_at, status.expiry.expires_at);
+                rule = format!(
+                    "refresh after min_refresh_interval {} (tokens here last {})",
+                    policy::short_duration(gap),
+                    policy::short_duration(lifetime)
+                );
+                self.note(&format!(
+                    "next refresh kept {} away (min_refresh_interval)",
+                    policy::short_duration(gap)
+                ));
+            }
+        }
         let mut held = false;
         if let Some(reset) = policy::hold_for_meter(at, self.snap.meter.as_ref(), now) {
             rule = held_rule(policy::until(now, reset));
@@ -998,18 +1015,35 @@ impl Session {
             Next::Fail | Next::FallbackToBasic => None,
             Next::Throttle => {
                 let asked = retry_after(exchange, now);
-                let delay = policy::throttle_delay(self.snap.meter.as_ref(), asked, now);
-                let rule = match asked {
-                    Some(_) => format!(
-                        "held: Retry-After {}{}",
-                        policy::short_duration(delay),
-                        exchange
-                            .and_then(|e| e.status)
-                            .map(|s| format!(" ({s})"))
-                            .unwrap_or_default()
+                let told = policy::throttle_delay(self.snap.meter.as_ref(), asked, now);
+                let floor = policy::throttle_floor(self.snap.failures);
+                let delay = told.max(floor);
+                let status = exchange
+                    .and_then(|e| e.status)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let reset_known = self
+                    .snap
+                    .meter
+                    .as_ref()
+                    .is_some_and(|m| m.reset_at.is_some());
+                let mut rule = match asked {
+                    Some(_) => {
+                        format!("held: Retry-After {}{status}", policy::short_duration(told))
+                    }
+                    None if reset_known => held_rule(told),
+                    None => format!(
+                        "held: no Retry-After or reset given{status}, waiting {}",
+                        policy::short_duration(told)
                     ),
-                    None => held_rule(delay),
                 };
+                if floor > told {
+                    rule = format!(
+                        "{rule}; backing off to {} after {} throttled answers",
+                        policy::short_duration(delay),
+                        self.snap.failures
+                    );
+                }
                 Some(Plan {
                     at: now + delta(delay),
                     action: retry,

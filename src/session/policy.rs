@@ -84,11 +84,28 @@ pub fn refresh_at(expiry: &Expiry, settings: &Settings, jitter: f64) -> DateTime
 }
 
 /// The wait before retry number `failures` (1 for the first failure):
-/// 2 s, 4 s, 8 s ... capped at 60 s, then ±20% jitter.
+/// 2 s, 4 s, 8 s ... with ±20% jitter, never past 60 s.
 pub fn backoff_delay(failures: u32, rng: &mut fastrand::Rng) -> Duration {
+    backoff_base(failures)
+        .mul_f64(0.8 + 0.4 * rng.f64())
+        .min(BACKOFF_CAP)
+}
+
+/// The backoff before jitter: 2 s doubled per further failure, capped.
+fn backoff_base(failures: u32) -> Duration {
     let exponent = failures.saturating_sub(1).min(16);
-    let base = BACKOFF_BASE.saturating_mul(1 << exponent).min(BACKOFF_CAP);
-    base.mul_f64(0.8 + 0.4 * rng.f64())
+    BACKOFF_BASE.saturating_mul(1 << exponent).min(BACKOFF_CAP)
+}
+
+/// The least wait after `failures` throttled answers in a row: nothing extra
+/// for the first, then the backoff series. A server that keeps answering 429
+/// with `Retry-After: 0` (or a date in the past) is not asked every second.
+pub fn throttle_floor(failures: u32) -> Duration {
+    if failures <= 1 {
+        THROTTLE_MIN
+    } else {
+        backoff_base(failures - 1)
+    }
 }
 
 /// How long to wait when throttled: `Retry-After` when the server sent it,
@@ -176,6 +193,24 @@ mod tests {
             read_at: t0(),
             unreadable: Unreadable::default(),
         }
+    }
+
+    #[test]
+    fn backoff_never_passes_its_cap_even_with_jitter() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for failures in 1..40 {
+            for _ in 0..50 {
+                assert!(backoff_delay(failures, &mut rng) <= BACKOFF_CAP);
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_throttling_backs_off() {
+        assert_eq!(throttle_floor(1), THROTTLE_MIN);
+        assert_eq!(throttle_floor(2), Duration::from_secs(2));
+        assert_eq!(throttle_floor(3), Duration::from_secs(4));
+        assert_eq!(throttle_floor(30), BACKOFF_CAP);
     }
 
     #[test]

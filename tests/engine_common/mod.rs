@@ -53,9 +53,12 @@ pub fn connection(name: &str, url: &str, database: &str, password: &str) -> Conn
     }
 }
 
+/// Settings for tests: short timeouts, and refreshes as close together as
+/// the engine allows, so tokens that last seconds are refreshed within a test.
 pub fn settings() -> Settings {
     Settings {
         timeout: Duration::from_secs(5),
+        min_refresh_interval: Duration::ZERO,
         ..Settings::default()
     }
 }
@@ -175,4 +178,37 @@ pub fn start(conns: Vec<Connection>, settings: Settings) -> (Engine, Events) {
     let (tx, rx) = unbounded_channel();
     let engine = Engine::spawn(config(conns, settings), tx);
     (engine, Events::new(rx))
+}
+
+/// A loopback HTTP server that answers every request with the same raw
+/// `response` (status line, headers, body) and counts the requests; for
+/// answers the simulator does not give. Returns the API base URL and the count.
+pub async fn canned_server(response: String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind(loopback())
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            let response = response.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}/act.web.api"), count)
 }
