@@ -307,3 +307,24 @@ fn min_refresh_interval_is_read_with_a_default() {
     let (_dir, config) = parse_ok(&text);
     assert_eq!(config.settings.min_refresh_interval, Duration::from_secs(5));
 }
+
+#[cfg(unix)]
+#[test]
+fn ca_file_that_is_a_fifo_a_device_or_huge_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("ca.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let huge = dir.path().join("huge.pem");
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(1 << 30))
+        .expect("sparse file");
+    for path in [fifo.as_path(), Path::new("/dev/zero"), huge.as_path()] {
+        // Would block on the FIFO or eat memory on /dev/zero if it were read.
+        let err = config::read_ca_file(path).expect_err("refused");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+}

@@ -955,21 +955,49 @@ fn check_ca_file(text: &str, config_path: &Path) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// The largest `ca_file` read: the whole Mozilla root bundle is about 220 KiB.
+const CA_FILE_MAX: u64 = 4 * 1024 * 1024;
+
 /// Reads a PEM bundle of CA certificates (`ca_file`): every `CERTIFICATE` block, in DER.
 ///
 /// The error names the file and says what to do; the loader and the HTTP client both use it,
-/// so a file that changed after loading fails the same way.
+/// so a file that changed after loading fails the same way. Only a regular file of at most
+/// 4 MiB is read, so a FIFO, a device or a huge file cannot hang or swell the app.
 pub fn read_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
 
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read as _;
+
+    let cannot = |e: &dyn std::fmt::Display| {
         format!(
             "cannot read the CA file {}: {e}; check the path (a relative path starts from the \
              folder of the connections file)",
             path.display()
         )
-    })?;
+    };
+    // Looked at before opening: opening a FIFO would block until a writer
+    // comes, and a device like /dev/zero never ends.
+    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+    if !meta.is_file() {
+        return Err(cannot(&"it is not a regular file"));
+    }
+    if meta.len() > CA_FILE_MAX {
+        return Err(format!(
+            "the CA file {} is {} bytes, more than any certificate bundle ({} KiB at most); \
+             point ca_file at the PEM file of the CA that issued the server's certificate",
+            path.display(),
+            meta.len(),
+            CA_FILE_MAX / 1024
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(CA_FILE_MAX + 1).read_to_end(&mut bytes))
+        .map_err(|e| cannot(&e))?;
+    if bytes.len() as u64 > CA_FILE_MAX {
+        return Err(cannot(&"it grew past the size limit while being read"));
+    }
     let not_pem = || {
         format!(
             "the CA file {} holds no PEM certificate; it must contain one or more \
