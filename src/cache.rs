@@ -123,6 +123,11 @@ impl CachedToken {
             .remaining(now + crate::session::clock_correction(self.clock_offset))
     }
 
+    /// When the token expires on our clock (see [`TokenStatus::local_expires_at`]).
+    pub fn local_expires_at(&self) -> DateTime<Utc> {
+        self.expiry.expires_at - crate::session::clock_correction(self.clock_offset)
+    }
+
     /// True when at least `min_life` is left at `now`.
     pub fn has_life(&self, min_life: Duration, now: DateTime<Utc>) -> bool {
         let min = chrono::Duration::from_std(min_life).unwrap_or(chrono::Duration::MAX);

@@ -705,6 +705,13 @@ fn obtain(
         tracing::warn!(connection = %connection.name, "could not cache the token: {e}");
         eprintln!("actsm: note: could not cache the token: {e}");
     }
+    if status.clock_offset.abs() > session::SKEW_WARNING {
+        eprintln!(
+            "actsm: note: {}: {}; expiry times are given on this machine's clock",
+            connection.name,
+            session::describe_skew(status.clock_offset)
+        );
+    }
     Ok(Ok(Obtained {
         status,
         from_cache: false,
@@ -749,8 +756,7 @@ fn token(
             name: &connection.name,
             token: status.token.expose(),
             expires_at: status
-                .expiry
-                .expires_at
+                .local_expires_at()
                 .to_rfc3339_opts(SecondsFormat::Secs, false),
             expiry_source: status.expiry.source,
             remaining_secs: status.remaining(Utc::now()).num_seconds(),
@@ -793,8 +799,7 @@ fn exec(
         .env(
             "ACT_TOKEN_EXPIRES_AT",
             status
-                .expiry
-                .expires_at
+                .local_expires_at()
                 .to_rfc3339_opts(SecondsFormat::Secs, false),
         );
     tracing::info!(
@@ -957,8 +962,7 @@ fn status_cached(config: &Config, connections: &[&Connection], json: bool) -> an
                 status: None,
                 latency_ms: None,
                 expires_at: cached.as_ref().map(|t| {
-                    t.expiry
-                        .expires_at
+                    t.local_expires_at()
                         .to_rfc3339_opts(SecondsFormat::Secs, false)
                 }),
                 expiry_source: cached.as_ref().map(|t| t.expiry.source),
@@ -1088,13 +1092,14 @@ fn status_row(
     entry: Option<&crate::journal::JournalEntry>,
     result: &Result<TokenStatus, Verdict>,
 ) -> StatusRow {
-    let (verdict, expiry, remaining) = match result {
+    let (verdict, expiry, remaining, expires_at) = match result {
         Ok(status) => (
             Verdict::ok(),
             Some(status.expiry),
             Some(status.remaining(Utc::now()).num_seconds()),
+            Some(status.local_expires_at()),
         ),
-        Err(verdict) => (verdict.clone(), None, None),
+        Err(verdict) => (verdict.clone(), None, None, None),
     };
     StatusRow {
         name: connection.name.clone(),
@@ -1107,7 +1112,7 @@ fn status_row(
         verdict: Some(VerdictJson::from(&verdict)),
         status: entry.and_then(|e| e.status),
         latency_ms: entry.map(|e| millis(e.latency)),
-        expires_at: expiry.map(|e| e.expires_at.to_rfc3339_opts(SecondsFormat::Secs, false)),
+        expires_at: expires_at.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, false)),
         expiry_source: expiry.map(|e| e.source),
         remaining_secs: remaining,
         meter: entry.and_then(|e| e.meter),
@@ -1164,8 +1169,7 @@ async fn check(
                     status: entry.as_ref().and_then(|e| e.status),
                     latency_ms: entry.as_ref().map(|e| millis(e.latency)),
                     expires_at: result.as_ref().ok().map(|s| {
-                        s.expiry
-                            .expires_at
+                        s.local_expires_at()
                             .to_rfc3339_opts(SecondsFormat::Secs, false)
                     }),
                     meter: entry.as_ref().and_then(|e| e.meter),

@@ -90,6 +90,13 @@ impl TokenStatus {
         self.expiry
             .remaining(local + clock_correction(self.clock_offset))
     }
+
+    /// When the token expires on our clock: its `exp` moved by the server's
+    /// clock offset (when beyond [`SKEW_TOLERANCE`]), for scripts that compare
+    /// it with their own `now`.
+    pub fn local_expires_at(&self) -> DateTime<Utc> {
+        self.expiry.expires_at - clock_correction(self.clock_offset)
+    }
 }
 
 /// The correction to apply for a measured server clock `offset`: the offset
