@@ -503,3 +503,38 @@ async fn a_reload_that_changes_ca_file_restarts_the_session_with_the_new_client(
     // The restart never reached the server: one authorize, from the first start.
     assert_eq!(fx.sim.stats().authorize_basic, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_proxy_star_bypasses_the_environment_proxy_for_an_ip_address() {
+    let fx = Fixture::new().await;
+    let proxy = LoopbackProxy::start().await;
+    // The simulator's URL is http://127.0.0.1:PORT: an address, not a name.
+    fx.write_config(&config_text(&fx, "timeout = \"5s\"", ""));
+
+    let out = token_with_env(&fx, &[("HTTP_PROXY", &proxy.url), ("NO_PROXY", "*")]).await;
+
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(proxy.requests(), 0, "{:?}", proxy.lines());
+    assert_eq!(fx.sim.stats().authorize_basic, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_environment_proxy_is_named_not_the_server() {
+    let fx = Fixture::new().await;
+    fx.write_config(&config_text(&fx, "timeout = \"5s\"", ""));
+    let dead = cli_common::closed_port_url();
+    let dead = dead.trim_end_matches("/act.web.api");
+    let with_password = dead.replacen("http://", "http://proxyuser:Pr0xy-Secret@", 1);
+
+    let out = token_with_env(&fx, &[("HTTP_PROXY", &with_password)]).await;
+
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("proxy"), "{err}");
+    assert!(err.contains("from HTTP_PROXY"), "{err}");
+    assert!(
+        !err.contains("Pr0xy-Secret"),
+        "the proxy password is hidden: {err}"
+    );
+    assert_eq!(fx.sim.stats().total, 0);
+}

@@ -143,6 +143,8 @@ pub struct ActClient {
     /// The proxy every request goes through, when the options named one: a connection
     /// refused or a name not found is then the proxy's, not the server's.
     proxy: Option<String>,
+    /// True when the standard proxy variables decide (no `proxy` key).
+    env_proxy: bool,
 }
 
 /// A response read in full (within [`BODY_CAP`]).
@@ -340,6 +342,9 @@ impl ActClient {
         }
         let mut fixed_proxy = None;
         match &options.proxy {
+            // hyper-util's `NO_PROXY=*` bypasses host names only, not IP addresses;
+            // on-premises servers are often reached by address, so honour it here.
+            ProxyChoice::Environment if no_proxy_everywhere() => builder = builder.no_proxy(),
             ProxyChoice::Environment => {}
             ProxyChoice::Direct => builder = builder.no_proxy(),
             ProxyChoice::Url(url) => {
@@ -356,6 +361,7 @@ impl ActClient {
         Ok(Self {
             http,
             proxy: fixed_proxy,
+            env_proxy: options.proxy == ProxyChoice::Environment && !no_proxy_everywhere(),
         })
     }
 
@@ -546,7 +552,7 @@ impl ActClient {
         let mut response = match self.http.execute(request).await {
             Ok(response) => response,
             Err(e) => {
-                exchange.verdict = self.blame_proxy(decode_transport(&e));
+                exchange.verdict = self.blame_proxy(decode_transport(&e), &url);
                 exchange.latency = started.elapsed();
                 exchange.at = Utc::now();
                 return (exchange, None);
@@ -603,18 +609,77 @@ impl ActClient {
 impl ActClient {
     /// With a fixed proxy every connection goes to the proxy, so "refused" or "no such
     /// host" before any answer are about the proxy: say so, rather than blame the server.
-    fn blame_proxy(&self, verdict: Verdict) -> Verdict {
-        match (&self.proxy, verdict.kind) {
-            (Some(proxy), VerdictKind::Refused | VerdictKind::Dns) => Verdict::new(
+    fn blame_proxy(&self, verdict: Verdict, url: &str) -> Verdict {
+        if !matches!(verdict.kind, VerdictKind::Refused | VerdictKind::Dns) {
+            return verdict;
+        }
+        let detail = verdict.detail.as_deref().unwrap_or("no detail");
+        if let Some(proxy) = &self.proxy {
+            return Verdict::new(
                 VerdictKind::Proxy,
                 Some(format!(
-                    "cannot reach the proxy {proxy} (this connection's `proxy` setting): {}",
-                    verdict.detail.as_deref().unwrap_or("no detail")
+                    "cannot reach the proxy {proxy} (this connection's `proxy` setting): {detail}"
                 )),
-            ),
-            _ => verdict,
+            );
+        }
+        if self.env_proxy
+            && let Some((variable, proxy)) = env_proxy_for(url)
+        {
+            return Verdict::new(
+                VerdictKind::Proxy,
+                Some(format!(
+                    "cannot reach the proxy {proxy} (from {variable}; add the server to NO_PROXY \
+                     or set proxy = \"none\" on this connection to go direct): {detail}"
+                )),
+            );
+        }
+        verdict
+    }
+}
+
+/// Reads a proxy variable, upper case first (as reqwest does), ignoring empty values.
+fn proxy_var(name: &str) -> Option<(String, String)> {
+    [name.to_ascii_uppercase(), name.to_ascii_lowercase()]
+        .into_iter()
+        .find_map(|var| {
+            let value = std::env::var(&var).ok()?;
+            (!value.trim().is_empty()).then_some((var, value))
+        })
+}
+
+/// True when `NO_PROXY` is `*`: no request goes through a proxy from the environment.
+fn no_proxy_everywhere() -> bool {
+    proxy_var("no_proxy").is_some_and(|(_, v)| v.trim() == "*")
+}
+
+/// The environment proxy a request to `url` goes through, by the usual rules
+/// (`HTTPS_PROXY` or `HTTP_PROXY` by scheme, then `ALL_PROXY`; a `NO_PROXY`
+/// entry equal to the host or a domain suffix of it bypasses), with any
+/// password in it hidden. Used to name the proxy in a verdict, not to route.
+fn env_proxy_for(url: &str) -> Option<(String, String)> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let host = url
+        .host_str()?
+        .trim_matches(['[', ']'])
+        .to_ascii_lowercase();
+    if let Some((_, list)) = proxy_var("no_proxy") {
+        let bypassed = list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.trim_start_matches('*').trim_start_matches('.');
+            let entry = entry.to_ascii_lowercase();
+            entry == "*"
+                || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
+        });
+        if bypassed {
+            return None;
         }
     }
+    let by_scheme = if url.scheme() == "https" {
+        "https_proxy"
+    } else {
+        "http_proxy"
+    };
+    let (variable, value) = proxy_var(by_scheme).or_else(|| proxy_var("all_proxy"))?;
+    Some((variable, crate::config::redact_userinfo(&value)))
 }
 
 /// An exchange that failed before any request was sent.
