@@ -83,14 +83,18 @@ autostart = true
     )
 }
 
-/// The demo's extra connections for `actsm demo --faults`: one per fault
-/// scenario, in the group "faults", each against the simulator's `fault-NAME`
-/// database, so each can be watched ending in its state.
+/// The demo's extra connections for `actsm demo --faults`: one per simulator
+/// scenario other than `healthy` (the refusals and server faults as well as
+/// the injected faults), in the group "faults", each against the simulator's
+/// `fault-NAME` database, so each can be watched ending in its state.
 pub fn demo_faults_toml(base_url: &str) -> String {
     use std::fmt::Write as _;
 
     let mut out = String::from("\n# One connection per simulator fault (actsm demo --faults).\n");
-    for scenario in Scenario::ALL.into_iter().filter(|sc| sc.is_fault()) {
+    for scenario in Scenario::ALL
+        .into_iter()
+        .filter(|sc| *sc != Scenario::Healthy)
+    {
         // Writing to a String cannot fail.
         let _ = write!(
             out,
