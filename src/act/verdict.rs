@@ -369,11 +369,11 @@ pub static TABLE: [Row; 25] = [
         kind: VerdictKind::Tls,
         label: "TLS failed",
         meaning: "The secure connection failed: the server's certificate is expired, not \
-            issued by an authority this machine trusts, or issued for another host name (the \
-            detail says which when it can tell).",
-        next_step: "Use the host name the certificate was issued for; otherwise have the \
-            administrator renew the certificate, or install the company's root certificate in \
-            this machine's trust store.",
+            issued by an authority this machine trusts, issued for another host name, or the \
+            port does not speak TLS (the detail says which when it can tell).",
+        next_step: "Follow the detail: use the host name the certificate was issued for, \
+            point ca_file at the company CA's PEM file, have the administrator renew an \
+            expired certificate, or fix the scheme or port in the url.",
         class: VerdictClass::Unreachable,
     },
     Row {
@@ -970,22 +970,28 @@ fn by_status(
 /// What a TLS failure's error text says about its cause, in plain words.
 fn tls_cause(lower: &str) -> &'static str {
     if lower.contains("expired") {
-        "the server's certificate has expired"
+        "the server's certificate has expired (the server's administrator must renew it; \
+         insecure_tls = true gets through meanwhile)"
     } else if lower.contains("notvalidyet") || lower.contains("not valid yet") {
         "the server's certificate is not valid yet (check this machine's clock)"
     } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        "the certificate was issued for another host name"
+        "the certificate was issued for another host name (use the name it was issued for in \
+         the url)"
+    } else if lower.contains("caused as end entity") || lower.contains("causedasendentity") {
+        // webpki's answer for a certificate marked as a CA (openssl's default for a
+        // self-signed one) presented as the server's own, trusted or not.
+        "the server's certificate is marked as a CA (basicConstraints CA:TRUE, openssl's \
+         default for a self-signed one), which TLS refuses as a server's own certificate even \
+         when ca_file trusts it; re-issue it with basicConstraints CA:FALSE (see README.md, \
+         ca_file), or set insecure_tls = true for this connection"
     } else if lower.contains("unknownissuer")
         || lower.contains("unknown issuer")
         || lower.contains("self-signed")
         || lower.contains("self signed")
         || lower.contains("untrusted")
-        // webpki's answer for a self-signed certificate marked as a CA (openssl's default).
-        || lower.contains("caused as end entity")
-        || lower.contains("causedasendentity")
     {
         "the certificate is not issued by an authority this machine trusts (self-signed or a \
-         company CA)"
+         company CA: point ca_file at that CA's PEM file)"
     } else if lower.contains("revoked") {
         "the certificate has been revoked"
     } else if lower.contains("corrupt message")
@@ -1562,6 +1568,10 @@ mod tests {
         );
         assert!(
             tls("invalid peer certificate: UnknownIssuer").contains("not issued by an authority")
+        );
+        assert!(
+            tls("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))")
+                .contains("marked as a CA")
         );
         assert!(
             tls("invalid peer certificate: certificate not valid for name \"a.example\"")
