@@ -376,6 +376,29 @@ async fn a_server_clock_behind_ours_does_not_reject_its_own_good_token() {
     assert!(result.is_ok(), "{result:?}");
 }
 
+/// A `Date` header that neither the token's `iat` nor our clock agrees with
+/// (1970, year 9999) is ignored, not used to call a good token dead.
+#[tokio::test]
+async fn an_absurd_date_header_does_not_condemn_a_good_token() {
+    for date in [
+        "Thu, 01 Jan 1970 00:00:00 GMT",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let now = chrono::Utc::now().timestamp();
+        let token = jwt(&format!(
+            r#"{{"sub":"jane","iat":{now},"exp":{}}}"#,
+            now + 3900
+        ));
+        let router = Router::new().route(
+            "/act.web.api/authorize",
+            get(move || async move { ([("date", date)], token) }),
+        );
+        let (exchange, result) = authorize(&serve(router).await).await;
+        assert!(result.is_ok(), "Date {date}: {result:?}");
+        assert_eq!(exchange.server_date, None, "Date {date} is not believed");
+    }
+}
+
 #[tokio::test]
 async fn act_codes_and_non_standard_reason_phrases_reach_the_verdict() {
     let router = Router::new().route(

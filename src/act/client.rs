@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::{ACCEPT, AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue};
 use zeroize::Zeroizing;
 
@@ -734,6 +734,35 @@ fn issued_in_future(claims: &Claims, server_now: DateTime<Utc>) -> Option<Verdic
 }
 
 /// Judges an `/authorize` answer: 200 with a JWT is a token, everything else a verdict.
+/// How far the `Date` header and the token's `iat` may disagree before one
+/// of them is taken to be wrong.
+const DATE_AGREEMENT: TimeDelta = TimeDelta::minutes(5);
+
+/// Drops a `Date` header that neither the token nor our clock agrees with.
+///
+/// A server whose clock is off issues tokens on that same clock, so `Date`
+/// and `iat` agree and the token is judged by them. When instead `iat` agrees
+/// with our clock and `Date` with nothing (a proxy rewriting it, a broken
+/// front end sending 1970), `Date` is the odd one out: believing it would
+/// call a good token expired or not yet issued.
+fn distrust_absurd_date(exchange: &mut Exchange, iat: Option<i64>) {
+    let (Some(date), Some(iat)) = (
+        exchange.server_date,
+        iat.and_then(|s| DateTime::from_timestamp(s, 0)),
+    ) else {
+        return;
+    };
+    let near = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).abs() <= DATE_AGREEMENT;
+    if !near(date, iat) && near(iat, exchange.at) {
+        tracing::warn!(
+            url = %exchange.url,
+            date = %date.to_rfc3339(),
+            "ignoring the server's Date header: the token's iat and this machine's clock agree and it does not"
+        );
+        exchange.server_date = None;
+    }
+}
+
 fn token_outcome(
     exchange: &mut Exchange,
     raw: Option<Raw>,
@@ -753,6 +782,7 @@ fn token_outcome(
             let text = Zeroizing::new(text);
             if let Ok(claims) = jwt::decode(&text) {
                 let expiry = Expiry::from_claims(&claims, exchange.at, assumed_lifetime);
+                distrust_absurd_date(exchange, claims.iat);
 
                 // Judge by the server's clock when it sent one: a skewed client
                 // clock must not reject a good token, nor accept a dead one.
