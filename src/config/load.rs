@@ -27,6 +27,8 @@ const SETTINGS_FIELDS: &[&str] = &[
     "assumed_lifetime",
     "timeout",
     "connect_timeout",
+    "theme",
+    "notify",
 ];
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
@@ -291,6 +293,8 @@ struct RawSettings {
     assumed_lifetime: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
+    theme: Option<Spanned<String>>,
+    notify: Option<Spanned<String>>,
 }
 
 /// One `[[connection]]` as written.
@@ -441,7 +445,35 @@ impl Checker<'_> {
             assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
             timeout: timeout?.unwrap_or(defaults.timeout),
             connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
+            theme: None,
+            notify: defaults.notify,
         };
+        let mut settings = settings;
+        if let Some(theme) = &raw.theme {
+            let name = theme.get_ref().trim();
+            if name.is_empty() {
+                let message = "theme = \"\" names no theme; leave it out for the default".into();
+                self.problem(theme.span(), Some(SCOPE), Some("theme"), message);
+                return None;
+            }
+            // Whether the name exists is checked when the TUI starts, with the
+            // user's themes folder: an unknown name must not stop the commands.
+            settings.theme = Some(name.to_owned());
+        }
+        if let Some(notify) = &raw.notify {
+            match super::NotifyMode::parse(notify.get_ref()) {
+                Some(mode) => settings.notify = mode,
+                None => {
+                    let message = format!(
+                        "notify = \"{}\" is not known; use one of: {}",
+                        notify.get_ref(),
+                        super::NotifyMode::NAMES.join(", ")
+                    );
+                    self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
+                    return None;
+                }
+            }
+        }
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
         // or a session without an `exp` claim would refresh in a tight loop.

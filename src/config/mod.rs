@@ -36,6 +36,40 @@ pub struct Settings {
     pub timeout: Duration,
     /// Time allowed to establish a connection (TCP, TLS and any proxy), within `timeout`.
     pub connect_timeout: Duration,
+    /// `theme = "name"`: the TUI's theme (a built-in or one in the config
+    /// folder's `themes/`); `None` for the default. Checked when the TUI starts.
+    pub theme: Option<String>,
+    /// `notify`: how the TUI tells about a failed session or a meter running low.
+    pub notify: NotifyMode,
+}
+
+/// `notify` in `[settings]`: how the TUI calls for attention when a session
+/// fails or a rate-limit meter runs low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NotifyMode {
+    /// `"off"`: nothing beyond the screen itself.
+    Off,
+    /// `"bell"` (the default): the terminal bell.
+    #[default]
+    Bell,
+    /// `"desktop"`: the bell, and a desktop notification (OSC 9 or OSC 777)
+    /// where the terminal is known to show one.
+    Desktop,
+}
+
+impl NotifyMode {
+    /// The words `notify` accepts.
+    pub const NAMES: &'static [&'static str] = &["off", "bell", "desktop"];
+
+    /// The mode for a `notify` value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "bell" => Some(Self::Bell),
+            "desktop" => Some(Self::Desktop),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -45,6 +79,8 @@ impl Default for Settings {
             assumed_lifetime: Duration::from_secs(20 * 60),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            theme: None,
+            notify: NotifyMode::Bell,
         }
     }
 }

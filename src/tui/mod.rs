@@ -26,6 +26,7 @@ pub mod help_popup;
 pub mod journal_pane;
 pub mod message;
 pub mod meter_pane;
+pub mod notify;
 pub mod popup;
 pub mod status_bar;
 pub mod store;
