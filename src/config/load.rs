@@ -461,17 +461,16 @@ impl Checker<'_> {
             settings.theme = Some(name.to_owned());
         }
         if let Some(notify) = &raw.notify {
-            match super::NotifyMode::parse(notify.get_ref()) {
-                Some(mode) => settings.notify = mode,
-                None => {
-                    let message = format!(
-                        "notify = \"{}\" is not known; use one of: {}",
-                        notify.get_ref(),
-                        super::NotifyMode::NAMES.join(", ")
-                    );
-                    self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
-                    return None;
-                }
+            if let Some(mode) = super::NotifyMode::parse(notify.get_ref()) {
+                settings.notify = mode;
+            } else {
+                let message = format!(
+                    "notify = \"{}\" is not known; use one of: {}",
+                    notify.get_ref(),
+                    super::NotifyMode::NAMES.join(", ")
+                );
+                self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
+                return None;
             }
         }
 

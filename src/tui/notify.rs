@@ -19,6 +19,9 @@
 //! multiplexer's passthrough (as OSC 52 is, see [`super::clipboard`]). The bell
 //! is sent plain: multiplexers handle it themselves.
 
+// Terminal product names (WezTerm, iTerm2) are words here, not code.
+#![allow(clippy::doc_markdown)]
+
 use std::io::Write;
 
 use super::clipboard::{Multiplexer, passthrough};

@@ -62,7 +62,7 @@ pub fn options() -> TuiOptions {
         title: "/home/jdoe/.config/actsm/connections.toml".into(),
         log_path: Some(PathBuf::from("/home/jdoe/.local/state/actsm/actsm.log")),
         config_path: None,
-        token_cache: None,
+        ..TuiOptions::default()
     }
 }
 
