@@ -684,10 +684,14 @@ mod tests {
         for (name, text) in BUILT_IN {
             let table: toml::Table = toml::from_str(text).expect("valid TOML");
             for role in ROLES {
+                // The default theme shows the selection reversed (see its file).
+                if *name == "default" && role.starts_with("selection") {
+                    continue;
+                }
                 assert!(table.contains_key(*role), "theme {name} lacks role {role}");
             }
             let palette = Palette::from_toml(text, name).expect("parses");
-            assert!(palette.selection.is_some(), "{name}");
+            assert_eq!(palette.selection.is_none(), *name == "default", "{name}");
         }
     }
 
