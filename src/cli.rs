@@ -70,6 +70,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "ACTSM_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
 
+    /// The terminal UI's theme: default, dark, light, high-contrast, ansi16 or
+    /// one of yours in the config folder's themes/ (wins over `theme` in
+    /// [settings]; `t` cycles themes in the UI).
+    #[arg(long, global = true, env = "ACTSM_THEME", value_name = "NAME")]
+    theme: Option<String>,
+
     /// What to do; the terminal UI when omitted.
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -371,6 +377,35 @@ fn parse_scenario_arg(value: &str) -> Result<Scenario, String> {
     })
 }
 
+/// The user's themes folder: `themes/` beside the connections file (the
+/// platform config folder's when `config` is `None`).
+fn themes_dir(config: Option<&std::path::Path>) -> Option<PathBuf> {
+    let file = match config {
+        Some(path) => path.to_path_buf(),
+        None => paths::config_file()?,
+    };
+    Some(file.parent()?.join("themes"))
+}
+
+/// `--theme NAME`, refused with the list of themes when no theme has that name.
+fn checked_theme(
+    theme: Option<String>,
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Option<String>> {
+    let Some(name) = theme else {
+        return Ok(None);
+    };
+    let (themes, _) = tui::theme::ThemeSet::load(dir);
+    if themes.get(&name).is_some() {
+        Ok(Some(name))
+    } else {
+        Err(failed(
+            Exit::Config,
+            format!("--theme: {}", themes.unknown(&name)),
+        ))
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui);
 
@@ -386,6 +421,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Tui => {
             let config_path = paths::resolve_config(cli.config);
             let config = load_config(config_path.as_deref())?;
+            let themes_dir = themes_dir(config_path.as_deref());
+            let theme = checked_theme(cli.theme, themes_dir.as_deref())?;
             runtime_multi()?.block_on(tui::run(
                 config,
                 TuiOptions {
@@ -394,14 +431,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         |p| p.display().to_string(),
                     ),
                     log_path: log_guard.as_ref().map(|g| g.path().to_path_buf()),
+                    themes_dir,
                     config_path,
                     token_cache: TokenCache::open_default(),
+                    theme,
                 },
             ))?;
             Exit::Ok
         }
         Cmd::Demo { faults } => {
-            runtime_multi()?.block_on(demo::run(faults))?;
+            let theme = checked_theme(cli.theme, themes_dir(None).as_deref())?;
+            runtime_multi()?.block_on(demo::run(faults, theme))?;
             Exit::Ok
         }
         Cmd::Sim {

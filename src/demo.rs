@@ -141,8 +141,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Runs the demo until the user quits the TUI; `faults` adds the fault connections.
-pub async fn run(faults: bool) -> anyhow::Result<()> {
+/// Runs the demo until the user quits the TUI; `faults` adds the fault connections,
+/// `theme` is the `--theme` flag (already checked).
+pub async fn run(faults: bool, theme: Option<String>) -> anyhow::Result<()> {
     let dir = TempDir::create()?;
     let log_path = dir.path().join("actsm.log");
     let _log_guard = logging::init(&log_path, None).ok();
@@ -175,6 +176,10 @@ pub async fn run(faults: bool) -> anyhow::Result<()> {
             config_path: Some(config_path),
             // The demo's tokens are for a simulator that dies with it: cache nothing.
             token_cache: None,
+            theme,
+            // The user's own themes are read (never written) in the demo too.
+            themes_dir: crate::paths::config_file()
+                .and_then(|f| f.parent().map(|d| d.join("themes"))),
         },
     )
     .await;

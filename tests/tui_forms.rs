@@ -426,7 +426,7 @@ fn file_app(dir: &tempfile::TempDir) -> (App, ConfigStore, std::path::PathBuf) {
             title: path.display().to_string(),
             log_path: None,
             config_path: Some(path.clone()),
-            token_cache: None,
+            ..TuiOptions::default()
         },
     );
     let store = ConfigStore::open(&path);

@@ -28,6 +28,8 @@ const SETTINGS_FIELDS: &[&str] = &[
     "timeout",
     "connect_timeout",
     "min_refresh_interval",
+    "theme",
+    "notify",
 ];
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
@@ -293,6 +295,8 @@ struct RawSettings {
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
     min_refresh_interval: Option<Spanned<String>>,
+    theme: Option<Spanned<String>>,
+    notify: Option<Spanned<String>>,
 }
 
 /// One `[[connection]]` as written.
@@ -449,7 +453,34 @@ impl Checker<'_> {
             timeout: timeout?.unwrap_or(defaults.timeout),
             connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
             min_refresh_interval: min_refresh_interval?.unwrap_or(defaults.min_refresh_interval),
+            theme: None,
+            notify: defaults.notify,
         };
+        let mut settings = settings;
+        if let Some(theme) = &raw.theme {
+            let name = theme.get_ref().trim();
+            if name.is_empty() {
+                let message = "theme = \"\" names no theme; leave it out for the default".into();
+                self.problem(theme.span(), Some(SCOPE), Some("theme"), message);
+                return None;
+            }
+            // Whether the name exists is checked when the TUI starts, with the
+            // user's themes folder: an unknown name must not stop the commands.
+            settings.theme = Some(name.to_owned());
+        }
+        if let Some(notify) = &raw.notify {
+            if let Some(mode) = super::NotifyMode::parse(notify.get_ref()) {
+                settings.notify = mode;
+            } else {
+                let message = format!(
+                    "notify = \"{}\" is not known; use one of: {}",
+                    shown(notify.get_ref()),
+                    super::NotifyMode::NAMES.join(", ")
+                );
+                self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
+                return None;
+            }
+        }
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
         // or a session without an `exp` claim would refresh in a tight loop.

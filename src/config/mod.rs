@@ -40,6 +40,40 @@ pub struct Settings {
     /// Planned refreshes of one session come at least this far apart, so a
     /// server issuing tokens that last seconds is not called every second.
     pub min_refresh_interval: Duration,
+    /// `theme = "name"`: the TUI's theme (a built-in or one in the config
+    /// folder's `themes/`); `None` for the default. Checked when the TUI starts.
+    pub theme: Option<String>,
+    /// `notify`: how the TUI tells about a failed session or a meter running low.
+    pub notify: NotifyMode,
+}
+
+/// `notify` in `[settings]`: how the TUI calls for attention when a session
+/// fails or a rate-limit meter runs low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum NotifyMode {
+    /// `"off"`: nothing beyond the screen itself.
+    Off,
+    /// `"bell"` (the default): the terminal bell.
+    #[default]
+    Bell,
+    /// `"desktop"`: the bell, and a desktop notification (OSC 9 or OSC 777)
+    /// where the terminal is known to show one.
+    Desktop,
+}
+
+impl NotifyMode {
+    /// The words `notify` accepts.
+    pub const NAMES: &'static [&'static str] = &["off", "bell", "desktop"];
+
+    /// The mode for a `notify` value.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "bell" => Some(Self::Bell),
+            "desktop" => Some(Self::Desktop),
+            _ => None,
+        }
+    }
 }
 
 /// The longest `timeout` or `connect_timeout` accepted: a request that may
@@ -54,6 +88,8 @@ impl Default for Settings {
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
             min_refresh_interval: Duration::from_secs(30),
+            theme: None,
+            notify: NotifyMode::Bell,
         }
     }
 }

@@ -12,10 +12,11 @@ use tui_input::backend::crossterm::EventHandler as _;
 use super::TuiOptions;
 use super::form::{ConnectionForm, FormMode, FormOutcome, MaskedInput};
 use super::message::Message;
+use super::notify::Notification;
 use super::popup::{Notice, PasswordPrompt};
 use super::store::EditRequest;
-use super::theme::Theme;
-use crate::config::{Config, Connection, ConnectionDraft, FieldError, SecretSource};
+use super::theme::{Theme, ThemeSet};
+use crate::config::{Config, Connection, ConnectionDraft, FieldError, NotifyMode, SecretSource};
 use crate::journal::JournalEntry;
 use crate::secret::Token;
 use crate::session::{Command, Event, SessionSnapshot, SessionState};
@@ -207,6 +208,98 @@ pub struct App {
     pub(crate) log_path: Option<PathBuf>,
     /// Styles.
     pub(crate) theme: Theme,
+    /// The themes `t` cycles through and the one shown.
+    themes: ThemeChoice,
+    /// How to notify (`[settings] notify`).
+    notify: NotifyMode,
+    /// What each connection's notifications remember, by name.
+    alerts: HashMap<String, AlertMemory>,
+    /// Notifications waiting for the loop to write.
+    notifications: Vec<Notification>,
+}
+
+/// The themes to choose from and the one shown.
+#[derive(Debug)]
+struct ThemeChoice {
+    /// The themes `t` cycles through.
+    set: ThemeSet,
+    /// The current theme's position in `set`.
+    index: usize,
+    /// `NO_COLOR` is set: every theme is shown without colours.
+    no_color: bool,
+}
+
+/// What the notification decision remembers about one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertMemory {
+    /// The session was valid since it last failed, stopped or notified.
+    pub was_valid: bool,
+    /// Set once the low-meter notification went out: the reset instant of
+    /// that window (`Some(None)` when the meter gave none).
+    pub low_meter_window: Option<Option<DateTime<Utc>>>,
+}
+
+/// A meter is low at or below this share of its limit, in percent.
+pub const LOW_METER_PERCENT: u64 = 10;
+
+/// Whether the change from `old` (the state shown before) to `new` calls for a
+/// notification: the session failed (entered Failed, or Backoff after it had
+/// been valid) or the meter fell to [`LOW_METER_PERCENT`] of its limit (once
+/// per reset window). Updates `memory`; the same snapshot twice notifies once.
+/// The text holds the connection's name and fixed words, never a secret.
+pub fn notification_for(
+    old: SessionState,
+    new: &SessionSnapshot,
+    memory: &mut AlertMemory,
+) -> Option<Notification> {
+    let name = &new.name;
+    let mut found = None;
+    match new.state {
+        SessionState::Valid => memory.was_valid = true,
+        SessionState::Idle | SessionState::Stopped => memory.was_valid = false,
+        SessionState::Failed if old != SessionState::Failed => {
+            memory.was_valid = false;
+            let why = new
+                .last_verdict
+                .as_ref()
+                .map_or("no verdict", |v| v.kind.label());
+            found = Some(Notification {
+                title: format!("actsm: {name} failed"),
+                body: format!("The session of '{name}' failed ({why}); it needs you."),
+            });
+        }
+        SessionState::Backoff if old != SessionState::Backoff && memory.was_valid => {
+            memory.was_valid = false;
+            found = Some(Notification {
+                title: format!("actsm: {name} lost its session"),
+                body: format!("'{name}' was valid and now backs off; it retries by itself."),
+            });
+        }
+        _ => {}
+    }
+    if let Some(meter) = &new.meter
+        && let (Some(limit), Some(remaining)) = (meter.limit, meter.remaining)
+        && limit > 0
+    {
+        if remaining.saturating_mul(100) <= limit.saturating_mul(LOW_METER_PERCENT) {
+            let window = Some(meter.reset_at);
+            if memory.low_meter_window != window {
+                memory.low_meter_window = window;
+                if found.is_none() {
+                    found = Some(Notification {
+                        title: format!("actsm: {name} rate limit low"),
+                        body: format!(
+                            "'{name}': {remaining} of {limit} calls left in this window."
+                        ),
+                    });
+                }
+            }
+        } else if meter.reset_at.is_none() {
+            // No window to go by: a recovery re-arms the notification.
+            memory.low_meter_window = None;
+        }
+    }
+    found
 }
 
 impl App {
@@ -246,6 +339,14 @@ impl App {
             config_path: config.path.clone().or_else(|| options.config_path.clone()),
             log_path: options.log_path.clone(),
             theme: Theme::default(),
+            themes: ThemeChoice {
+                set: ThemeSet::built_in(),
+                index: 0,
+                no_color: false,
+            },
+            notify: config.settings.notify,
+            alerts: HashMap::new(),
+            notifications: Vec::new(),
         };
         app.select_first_visible();
         app
@@ -259,6 +360,66 @@ impl App {
     /// Replaces the styles (e.g. [`Theme::from_env`] to honour `NO_COLOR`).
     pub fn set_theme(&mut self, theme: Theme) {
         self.theme = theme;
+    }
+
+    /// Installs the themes `t` cycles through and shows `requested` (the
+    /// `--theme` flag, else `theme` in `[settings]`; the first theme when
+    /// `None`). `no_color` (`NO_COLOR`) drops every colour whatever the
+    /// theme. Theme files that did not load (`errors`) and an unknown
+    /// `requested` name are shown in a notice; the default theme is used.
+    pub fn set_themes(
+        &mut self,
+        themes: ThemeSet,
+        requested: Option<&str>,
+        no_color: bool,
+        errors: Vec<String>,
+    ) {
+        let mut lines = errors;
+        let index = match requested {
+            None => Some(0),
+            Some(name) => themes.position(name),
+        };
+        if index.is_none()
+            && let Some(name) = requested
+        {
+            lines.insert(0, themes.unknown(name));
+        }
+        self.themes.set = themes;
+        self.themes.no_color = no_color;
+        self.show_theme(index.unwrap_or(0));
+        if !lines.is_empty() {
+            lines.push(format!("Showing the '{}' theme.", self.theme_name()));
+            self.notice = Some(Notice {
+                title: "Theme".to_owned(),
+                lines,
+                is_error: true,
+            });
+        }
+    }
+
+    fn show_theme(&mut self, index: usize) {
+        self.themes.index = index % self.themes.set.len();
+        let palette = self.themes.set.at(self.themes.index).palette;
+        self.theme = if self.themes.no_color {
+            Theme::no_color()
+        } else {
+            Theme::with_palette(palette)
+        };
+    }
+
+    /// The current theme's name.
+    pub fn theme_name(&self) -> &str {
+        &self.themes.set.at(self.themes.index).name
+    }
+
+    /// Takes the notifications due, for the loop to write (bell, OSC 9/777).
+    pub fn take_notifications(&mut self) -> Vec<Notification> {
+        std::mem::take(&mut self.notifications)
+    }
+
+    /// How notifications are given (`[settings] notify`).
+    pub fn notify_mode(&self) -> NotifyMode {
+        self.notify
     }
 
     /// True once the user asked to quit.
@@ -434,6 +595,9 @@ impl App {
             .map(|c| old_sessions.remove(&c.name))
             .collect();
         self.warnings.clone_from(&config.warnings);
+        self.notify = config.settings.notify;
+        self.alerts
+            .retain(|name, _| self.connections.iter().any(|c| &c.name == name));
         self.config = Arc::clone(config);
         self.selected = selected
             .and_then(|name| self.connections.iter().position(|c| c.name == name))
@@ -448,16 +612,7 @@ impl App {
     pub fn update(&mut self, msg: Message) -> Vec<Command> {
         match msg {
             Message::Engine(Event::SessionChanged(snapshot)) => {
-                match self
-                    .connections
-                    .iter()
-                    .position(|c| c.name == snapshot.name)
-                {
-                    Some(index) => self.sessions[index] = Some(snapshot),
-                    None => {
-                        tracing::debug!(connection = %snapshot.name, "snapshot for an unknown connection ignored");
-                    }
-                }
+                self.on_snapshot(snapshot);
                 Vec::new()
             }
             Message::Engine(Event::Journal(entry)) => {
@@ -540,6 +695,26 @@ impl App {
                 Vec::new()
             }
         }
+    }
+
+    /// Shows `snapshot` and queues the notification it calls for, if any.
+    fn on_snapshot(&mut self, snapshot: SessionSnapshot) {
+        let Some(index) = self
+            .connections
+            .iter()
+            .position(|c| c.name == snapshot.name)
+        else {
+            tracing::debug!(connection = %snapshot.name, "snapshot for an unknown connection ignored");
+            return;
+        };
+        let old = self.state_of(index);
+        let memory = self.alerts.entry(snapshot.name.clone()).or_default();
+        if let Some(notification) = notification_for(old, &snapshot, memory)
+            && self.notify != NotifyMode::Off
+        {
+            self.notifications.push(notification);
+        }
+        self.sessions[index] = Some(snapshot);
     }
 
     fn on_edit_failed(
@@ -681,6 +856,15 @@ impl App {
             KeyCode::Char('s') => {
                 self.sort = self.sort.next();
                 self.set_status(format!("sorted by {}", self.sort.label()), false);
+            }
+            KeyCode::Char('t') => {
+                self.show_theme(self.themes.index + 1);
+                let text = if self.themes.no_color {
+                    format!("theme: {} (NO_COLOR is set: no colours)", self.theme_name())
+                } else {
+                    format!("theme: {}", self.theme_name())
+                };
+                self.set_status(text, false);
             }
             KeyCode::Char('a') => self.open_add_form(),
             KeyCode::Char('e') => self.open_edit_form(selected),

@@ -75,9 +75,15 @@ impl CopyMethod {
 /// The result holds `text` (base64-encoded): never log it.
 pub fn osc52_sequence(text: &str, via: Multiplexer) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let sequence = format!("\x1b]52;c;{encoded}\x07");
+    passthrough(&format!("\x1b]52;c;{encoded}\x07"), via)
+}
+
+/// `sequence` (an escape sequence for the outer terminal) wrapped for the
+/// multiplexer's passthrough: tmux wants every inner ESC doubled inside
+/// `ESC P tmux; ... ESC \`, screen a plain DCS string.
+pub fn passthrough(sequence: &str, via: Multiplexer) -> String {
     match via {
-        Multiplexer::None => sequence,
+        Multiplexer::None => sequence.to_owned(),
         Multiplexer::Tmux => format!("\x1bPtmux;{}\x1b\\", sequence.replace('\x1b', "\x1b\x1b")),
         Multiplexer::Screen => format!("\x1bP{sequence}\x1b\\"),
     }

@@ -21,6 +21,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("d / D", "delete (asks first) / duplicate the selected one"),
     ("/", "filter by name, group, database, user (Esc clears)"),
     ("s", "sort by group, name, time left, state"),
+    ("t", "next theme (shown in the status line)"),
     ("?", "show or hide this help"),
     ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
 ];

@@ -5,9 +5,10 @@
 //! - [`view`]: the layout; one file per pane or popup draws into it
 //!   ([`connection_list`], [`token_pane`], [`meter_pane`], [`journal_pane`],
 //!   [`help_popup`], [`status_bar`]).
-//! - [`theme`]: styles by role, from the terminal's ANSI palette; honours `NO_COLOR`.
+//! - [`theme`]: styles by role from built-in and user themes; honours `NO_COLOR`.
 //! - [`terminal`]: raw mode, alternate screen, the panic hook and the restore guard.
 //! - [`clipboard`]: OSC 52.
+//! - [`notify`]: the bell and OSC 9 / OSC 777 desktop notifications.
 //!
 //! - [`form`], [`popup`]: the add/edit form, the delete confirmation, notices and
 //!   the masked password prompt.
@@ -26,6 +27,7 @@ pub mod help_popup;
 pub mod journal_pane;
 pub mod message;
 pub mod meter_pane;
+pub mod notify;
 pub mod popup;
 pub mod status_bar;
 pub mod store;
@@ -63,6 +65,11 @@ pub struct TuiOptions {
     pub config_path: Option<PathBuf>,
     /// The token cache the engine shares with the commands; `None` for none (the demo).
     pub token_cache: Option<crate::cache::TokenCache>,
+    /// `--theme NAME`: wins over `theme` in `[settings]`.
+    pub theme: Option<String>,
+    /// The user's themes folder (`themes/` beside the connections file);
+    /// `None` for built-in themes only.
+    pub themes_dir: Option<PathBuf>,
 }
 
 /// A frame the event loop drew, for observers (tests): its number since the
@@ -116,7 +123,7 @@ where
 {
     let mut app = App::new(&config, &options);
     app.set_offset(*Local::now().offset());
-    app.set_theme(Theme::from_env());
+    install_themes(&mut app, &config, &options);
     app.update(Message::Tick(Utc::now()));
 
     let mut drawn: u64 = 0;
@@ -155,6 +162,7 @@ where
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let multiplexer = clipboard::Multiplexer::detect();
+    let desktop = notify::DesktopSupport::detect();
 
     loop {
         let msg = tokio::select! {
@@ -207,6 +215,7 @@ where
             }
         }
         copy_if_asked(&mut app, multiplexer);
+        notify_if_due(&mut app, desktop, multiplexer);
         if app.should_quit() {
             break;
         }
@@ -218,6 +227,47 @@ where
 
     drop(engine);
     Ok(())
+}
+
+/// Loads the built-in and user themes (the only theme IO) and shows the one
+/// asked for: `--theme`, else `theme` in `[settings]`; `NO_COLOR` wins.
+fn install_themes(app: &mut App, config: &Config, options: &TuiOptions) {
+    let (themes, theme_errors) = theme::ThemeSet::load(options.themes_dir.as_deref());
+    for error in &theme_errors {
+        tracing::warn!(%error, "theme file not loaded");
+    }
+    let requested = options
+        .theme
+        .as_deref()
+        .or(config.settings.theme.as_deref());
+    app.set_themes(
+        themes,
+        requested,
+        theme::no_color_requested(),
+        theme_errors.iter().map(ToString::to_string).collect(),
+    );
+}
+
+/// Writes the notifications the app decided on (bell, OSC 9/777) to the
+/// terminal; nothing when stdout is not a terminal (tests, pipes).
+fn notify_if_due(app: &mut App, desktop: notify::DesktopSupport, via: clipboard::Multiplexer) {
+    use std::io::IsTerminal as _;
+    let due = app.take_notifications();
+    if due.is_empty() || !std::io::stdout().is_terminal() {
+        return;
+    }
+    for notification in &due {
+        tracing::info!(title = %notification.title, "notifying");
+        if let Err(error) = notify::emit(
+            &mut std::io::stdout(),
+            notification,
+            app.notify_mode(),
+            desktop,
+            via,
+        ) {
+            tracing::warn!(%error, "writing a notification failed");
+        }
+    }
 }
 
 /// Writes the token the app asked to copy (if any) as an OSC 52 sequence.

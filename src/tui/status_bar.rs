@@ -93,6 +93,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         keys.extend([
             ("a/e/d", "add/edit/delete"),
             ("/", "filter"),
+            ("t", "theme"),
             ("?", "help"),
             ("q", "quit"),
         ]);

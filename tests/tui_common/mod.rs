@@ -62,7 +62,7 @@ pub fn options() -> TuiOptions {
         title: "/home/jdoe/.config/actsm/connections.toml".into(),
         log_path: Some(PathBuf::from("/home/jdoe/.local/state/actsm/actsm.log")),
         config_path: None,
-        token_cache: None,
+        ..TuiOptions::default()
     }
 }
 
@@ -217,4 +217,64 @@ pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The screen as text, then the same grid with one letter per cell naming its
+/// style (`.` for the terminal's default), then a legend of the letters: a
+/// snapshot of this shows the colours and modifiers as well as the words.
+pub fn styled_dump(buffer: &ratatui::buffer::Buffer) -> String {
+    const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let width = usize::from(buffer.area.width);
+    let mut styles: Vec<(
+        Option<ratatui::style::Color>,
+        Option<ratatui::style::Color>,
+        ratatui::style::Modifier,
+    )> = Vec::new();
+    let mut text = String::new();
+    let mut map = String::new();
+    for (i, cell) in buffer.content().iter().enumerate() {
+        if i > 0 && i % width == 0 {
+            text.push('\n');
+            map.push('\n');
+        }
+        text.push_str(cell.symbol());
+        let fg = (cell.fg != ratatui::style::Color::Reset).then_some(cell.fg);
+        let bg = (cell.bg != ratatui::style::Color::Reset).then_some(cell.bg);
+        let key = (fg, bg, cell.modifier);
+        if fg.is_none() && bg.is_none() && cell.modifier.is_empty() {
+            map.push('.');
+            continue;
+        }
+        let at = styles.iter().position(|s| *s == key).unwrap_or_else(|| {
+            styles.push(key);
+            styles.len() - 1
+        });
+        map.push(LETTERS.chars().nth(at).unwrap_or('?'));
+    }
+    let mut legend = String::new();
+    for (i, (fg, bg, modifier)) in styles.iter().enumerate() {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            legend,
+            "{} = fg {} bg {} {:?}",
+            LETTERS.chars().nth(i).unwrap_or('?'),
+            fg.map_or("-".to_owned(), |c| c.to_string()),
+            bg.map_or("-".to_owned(), |c| c.to_string()),
+            modifier
+        );
+    }
+    format!("{text}\n\n{map}\n\n{legend}")
+}
+
+/// Every colour (fg and bg) used anywhere in `buffer`, other than the default.
+pub fn colours_used(buffer: &ratatui::buffer::Buffer) -> Vec<ratatui::style::Color> {
+    let mut all = Vec::new();
+    for cell in buffer.content() {
+        for c in [cell.fg, cell.bg] {
+            if c != ratatui::style::Color::Reset && !all.contains(&c) {
+                all.push(c);
+            }
+        }
+    }
+    all
 }
