@@ -27,7 +27,11 @@ const SETTINGS_FIELDS: &[&str] = &[
     "assumed_lifetime",
     "timeout",
     "connect_timeout",
+    "journal_entries",
 ];
+/// Largest `journal_entries` accepted (a million entries is about a gigabyte of memory).
+const MAX_JOURNAL_ENTRIES: usize = 1_000_000;
+
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
     "name",
@@ -291,6 +295,7 @@ struct RawSettings {
     assumed_lifetime: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
+    journal_entries: Option<Spanned<i64>>,
 }
 
 /// One `[[connection]]` as written.
@@ -441,7 +446,22 @@ impl Checker<'_> {
             assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
             timeout: timeout?.unwrap_or(defaults.timeout),
             connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
+            journal_entries: defaults.journal_entries,
         };
+        let mut settings = settings;
+        if let Some(raw_entries) = &raw.journal_entries {
+            match usize::try_from(*raw_entries.get_ref()) {
+                Ok(n) if (1..=MAX_JOURNAL_ENTRIES).contains(&n) => settings.journal_entries = n,
+                _ => {
+                    let message = format!(
+                        "journal_entries = {} must be between 1 and {MAX_JOURNAL_ENTRIES}",
+                        raw_entries.get_ref()
+                    );
+                    self.problem(raw_entries.span(), Some(SCOPE), Some("journal_entries"), message);
+                    return None;
+                }
+            }
+        }
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
         // or a session without an `exp` claim would refresh in a tight loop.

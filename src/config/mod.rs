@@ -36,6 +36,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Time allowed to establish a connection (TCP, TLS and any proxy), within `timeout`.
     pub connect_timeout: Duration,
+    /// `journal_entries`: how many journal entries the TUI keeps in memory and reloads.
+    pub journal_entries: usize,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             assumed_lifetime: Duration::from_secs(20 * 60),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            journal_entries: crate::journal::DEFAULT_CAPACITY,
         }
     }
 }
