@@ -396,6 +396,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     log_path: log_guard.as_ref().map(|g| g.path().to_path_buf()),
                     config_path,
                     token_cache: TokenCache::open_default(),
+                    journal_dir: paths::state_dir(),
                 },
             ))?;
             Exit::Ok

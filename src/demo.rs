@@ -171,6 +171,9 @@ pub async fn run(faults: bool) -> anyhow::Result<()> {
             config_path: Some(config_path),
             // The demo's tokens are for a simulator that dies with it: cache nothing.
             token_cache: None,
+            // The demo's journal lives beside the real one, apart from it, and survives
+            // the demo (so a second run shows the first one's exchanges).
+            journal_dir: crate::paths::state_dir().map(|d| d.join("demo")),
         },
     )
     .await;

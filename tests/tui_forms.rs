@@ -427,6 +427,7 @@ fn file_app(dir: &tempfile::TempDir) -> (App, ConfigStore, std::path::PathBuf) {
             log_path: None,
             config_path: Some(path.clone()),
             token_cache: None,
+            journal_dir: None,
         },
     );
     let store = ConfigStore::open(&path);

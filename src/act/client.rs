@@ -50,7 +50,13 @@ pub struct HttpDetail {
 
 /// Header names whose values are never shown at all (besides `Authorization` and cookies).
 const SECRET_NAME_PARTS: [&str; 7] = [
-    "token", "secret", "password", "session", "key", "auth", "credential",
+    "token",
+    "secret",
+    "password",
+    "session",
+    "key",
+    "auth",
+    "credential",
 ];
 
 /// One header as the journal may keep it: the name in lower case, the value redacted.
@@ -80,7 +86,8 @@ pub fn redact_header(name: &str, value: &[u8]) -> (String, String) {
         // `WWW-Authenticate` names the schemes the server takes: useful, and never secret.
         n if n != DATABASE_HEADER
             && n != "www-authenticate"
-            && SECRET_NAME_PARTS.iter().any(|p| n.contains(p)) => {
+            && SECRET_NAME_PARTS.iter().any(|p| n.contains(p)) =>
+        {
             "***".to_owned()
         }
         _ => sanitize(&text, DETAIL_VALUE_MAX),

@@ -457,7 +457,12 @@ impl Checker<'_> {
                         "journal_entries = {} must be between 1 and {MAX_JOURNAL_ENTRIES}",
                         raw_entries.get_ref()
                     );
-                    self.problem(raw_entries.span(), Some(SCOPE), Some("journal_entries"), message);
+                    self.problem(
+                        raw_entries.span(),
+                        Some(SCOPE),
+                        Some("journal_entries"),
+                        message,
+                    );
                     return None;
                 }
             }

@@ -134,8 +134,11 @@ impl TryFrom<Record> for JournalEntry {
     type Error = RecordError;
 
     fn try_from(record: Record) -> Result<Self, Self::Error> {
-        let call = parse_name(&[CallKind::Authorize, CallKind::Refresh, CallKind::System], &record.call)
-            .ok_or_else(|| RecordError::Call(record.call.clone()))?;
+        let call = parse_name(
+            &[CallKind::Authorize, CallKind::Refresh, CallKind::System],
+            &record.call,
+        )
+        .ok_or_else(|| RecordError::Call(record.call.clone()))?;
         let kind = parse_name(&VerdictKind::ALL, &record.verdict.kind)
             .ok_or_else(|| RecordError::Verdict(record.verdict.kind.clone()))?;
         let (method, url) = match record.request.split_once(' ') {

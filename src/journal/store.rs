@@ -207,9 +207,7 @@ impl JournalFile {
                 }
             }
             let room = max - loaded.entries.len();
-            loaded
-                .entries
-                .extend(entries.into_iter().rev().take(room));
+            loaded.entries.extend(entries.into_iter().rev().take(room));
         }
         loaded
     }
@@ -236,7 +234,11 @@ pub fn export(dir: &Path, name: &str, entries: &[JournalEntry]) -> Result<PathBu
         } else {
             dir.join(format!("{stem}-{n}.jsonl"))
         };
-        match private_open_options().write(true).create_new(true).open(&path) {
+        match private_open_options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut file) => {
                 file.write_all(text.as_bytes())
                     .map_err(io_err("write", &path))?;

@@ -21,6 +21,20 @@ pub const KEYS: &[(&str, &str)] = &[
     ("d / D", "delete (asks first) / duplicate the selected one"),
     ("/", "filter by name, group, database, user (Esc clears)"),
     ("s", "sort by group, name, time left, state"),
+    ("Tab", "focus the connection list or the journal"),
+    (
+        "↑↓ PgUp/PgDn",
+        "journal focused: scroll (g/G newest / oldest)",
+    ),
+    (
+        "f / F",
+        "journal: only the selected connection / failures only",
+    ),
+    (
+        "Enter",
+        "journal: details of the selected entry (Esc closes)",
+    ),
+    ("x", "journal: export the entries shown (JSON Lines)"),
     ("?", "show or hide this help"),
     ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
 ];

@@ -63,6 +63,7 @@ pub fn options() -> TuiOptions {
         log_path: Some(PathBuf::from("/home/jdoe/.local/state/actsm/actsm.log")),
         config_path: None,
         token_cache: None,
+        journal_dir: None,
     }
 }
 
