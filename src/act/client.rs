@@ -844,3 +844,70 @@ fn token_outcome(
     );
     Err(exchange.verdict.clone())
 }
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    #[test]
+    fn authorization_keeps_its_scheme_only() {
+        let basic = redact_header("Authorization", b"Basic amRvZTpTdXAzclNlY3JldA==");
+        assert_eq!(basic, ("authorization".to_owned(), "Basic ***".to_owned()));
+        let bearer = redact_header("authorization", b"Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig");
+        assert_eq!(bearer.1, "Bearer ***");
+        assert_eq!(
+            redact_header("Proxy-Authorization", b"weird").1,
+            "weird ***"
+        );
+    }
+
+    #[test]
+    fn cookies_keep_their_names_only() {
+        let (_, value) = redact_header(
+            "Set-Cookie",
+            b"ASP.NET_SessionId=abc123secret; path=/; HttpOnly",
+        );
+        assert_eq!(value, "ASP.NET_SessionId=***; path=***");
+        assert!(!value.contains("abc123secret"));
+    }
+
+    #[test]
+    fn token_like_names_and_values_are_hidden_and_the_database_shown() {
+        assert_eq!(redact_header("X-Api-Key", b"1234").1, "***");
+        assert_eq!(redact_header("X-Session-Token", b"abcd").1, "***");
+        assert_eq!(redact_header("Act-Database-Name", b"Acme DB").1, "Acme DB");
+        let jwt = b"see eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl here";
+        let (_, value) = redact_header("X-Debug", jwt);
+        assert!(!value.contains("eyJ"), "{value}");
+        assert_eq!(redact_header("Content-Type", b"text/html").1, "text/html");
+    }
+
+    #[test]
+    fn a_body_excerpt_is_short_sanitized_and_masks_a_jwt() {
+        let mut body =
+            b"error: token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl was \x07 bad "
+                .to_vec();
+        body.extend(std::iter::repeat_n(b'x', 5000));
+        let excerpt = body_excerpt(&body).expect("text");
+        assert!(excerpt.len() <= DETAIL_EXCERPT_MAX);
+        assert!(!excerpt.contains("eyJ"));
+        assert!(!excerpt.contains('\x07'));
+        assert!(
+            excerpt.starts_with("error: token [hidden] was bad"),
+            "{excerpt}"
+        );
+        assert_eq!(body_excerpt(b"   "), None);
+    }
+
+    #[test]
+    fn headers_are_capped() {
+        let mut map = HeaderMap::new();
+        for n in 0..100 {
+            map.insert(
+                HeaderName::from_bytes(format!("x-h{n}").as_bytes()).expect("valid name"),
+                HeaderValue::from_static("v"),
+            );
+        }
+        assert_eq!(redact_headers(&map).len(), DETAIL_HEADER_CAP);
+    }
+}

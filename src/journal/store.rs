@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use chrono::DateTime;
 
 use super::JournalEntry;
-use super::record::{from_line, to_line};
+use super::record::{self, from_line, to_line};
 use crate::paths::{create_private_dir, private_open_options};
 
 /// The journal's file name in the state folder.
@@ -131,15 +131,24 @@ impl JournalFile {
             tracing::warn!(path = %lock_path.display(), %error, "journal lock not taken; appending anyway");
         }
 
+        // Rotate before a write that would take the file past the limit (a single batch
+        // larger than the limit still goes into one file: lines are never split).
         let path = self.path();
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() >= self.rotate_at) {
+        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if size > 0 && size + text.len() as u64 > self.rotate_at {
             self.rotate()?;
         }
         let mut file = private_open_options()
+            .read(true)
             .append(true)
             .create(true)
             .open(&path)
             .map_err(io_err("open", &path))?;
+        // A crash mid-write can leave a torn last line; start on a fresh line so that
+        // only the torn one is lost, not the first one written after it.
+        if ends_torn(&mut file) {
+            text.insert(0, '\n');
+        }
         file.write_all(text.as_bytes())
             .map_err(io_err("write", &path))?;
         drop(lock);
@@ -211,6 +220,13 @@ impl JournalFile {
         }
         loaded
     }
+}
+
+/// True when `file` is non-empty and does not end with a newline.
+fn ends_torn(file: &mut std::fs::File) -> bool {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1)).is_ok() && file.read_exact(&mut last).is_ok() && last[0] != b'\n'
 }
 
 /// The export file name for `now` (local time): `journal-export-YYYYMMDD-HHMMSS.jsonl`.
@@ -299,6 +315,183 @@ impl Drop for JournalWriter {
         drop(self.tx.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{TimeZone as _, Utc};
+
+    use super::*;
+    use crate::act::{CallKind, HttpDetail, Verdict, VerdictKind};
+
+    fn entry(n: i64) -> JournalEntry {
+        JournalEntry {
+            at: Utc
+                .timestamp_opt(1_700_000_000 + n, 0)
+                .single()
+                .expect("valid instant"),
+            connection: format!("conn{}", n % 3),
+            call: CallKind::Refresh,
+            status: Some(401),
+            reason: None,
+            latency: Duration::from_millis(u64::try_from(n).expect("small")),
+            verdict: Verdict::new(VerdictKind::TokenRejected, Some(format!("entry {n}"))),
+            meter: None,
+            rule: "refresh at T-5m".into(),
+            url: "http://127.0.0.1:9/act.web.api/authorize".into(),
+            detail: HttpDetail {
+                method: "GET".into(),
+                request_headers: vec![("authorization".into(), "Bearer ***".into())],
+                response_headers: vec![],
+                body_excerpt: Some("nope".into()),
+            },
+        }
+    }
+
+    fn details(entries: &[JournalEntry]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| e.verdict.detail.clone().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn entries_round_trip_through_the_file_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JournalFile::new(dir.path());
+        file.append(&[entry(1), entry(2)]).unwrap();
+        file.append(&[entry(3)]).unwrap();
+        let loaded = file.load(10);
+        assert_eq!(loaded.skipped, 0);
+        assert_eq!(details(&loaded.entries), ["entry 3", "entry 2", "entry 1"]);
+        let back = &loaded.entries[0];
+        let original = entry(3);
+        assert_eq!(back.at, original.at);
+        assert_eq!(back.request_line(), original.request_line());
+        assert_eq!(back.detail, original.detail);
+        assert_eq!(back.verdict, original.verdict);
+        assert_eq!(back.latency, original.latency);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = JournalFile::new(dir.path().join("state"));
+        file.append(&[entry(1)]).unwrap();
+        let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn load_keeps_only_the_newest_max_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JournalFile::new(dir.path());
+        file.append(&(0..50).map(entry).collect::<Vec<_>>())
+            .unwrap();
+        let loaded = file.load(5);
+        assert_eq!(
+            details(&loaded.entries),
+            ["entry 49", "entry 48", "entry 47", "entry 46", "entry 45"]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_line_and_a_truncated_last_line_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JournalFile::new(dir.path());
+        file.append(&[entry(1)]).unwrap();
+        let mut raw = std::fs::read_to_string(file.path()).unwrap();
+        raw.push_str("this is not json\n");
+        raw.push_str(&record::to_line(&entry(2)));
+        raw.push('\n');
+        // A crash mid-write leaves half a line without its newline.
+        let half = record::to_line(&entry(3));
+        raw.push_str(&half[..half.len() / 2]);
+        std::fs::write(file.path(), raw).unwrap();
+
+        let loaded = file.load(10);
+        assert_eq!(loaded.skipped, 2);
+        assert_eq!(details(&loaded.entries), ["entry 2", "entry 1"]);
+
+        // Appending after the torn line still gives readable lines after it.
+        file.append(&[entry(4)]).unwrap();
+        let loaded = file.load(10);
+        assert_eq!(details(&loaded.entries)[0], "entry 4");
+    }
+
+    #[test]
+    fn the_file_rotates_and_keeps_two_old_files_which_load_reads_too() {
+        let dir = tempfile::tempdir().unwrap();
+        // Entries 10..22 all have lines of the same length.
+        let line = record::to_line(&entry(10)).len() as u64 + 1;
+        // Room for three lines per file.
+        let file = JournalFile::new(dir.path()).with_rotate_at(line * 3);
+        for n in 10..22 {
+            file.append(&[entry(n)]).unwrap();
+        }
+        assert!(file.path().exists());
+        assert!(file.rotated_path(1).exists());
+        assert!(file.rotated_path(2).exists());
+        assert!(
+            !file.rotated_path(3).exists(),
+            "only two rotated files are kept"
+        );
+        for path in [file.path(), file.rotated_path(1), file.rotated_path(2)] {
+            assert!(std::fs::metadata(&path).unwrap().len() <= line * 3);
+        }
+        // 12 entries, 3 per file, 3 files kept: the oldest three are gone.
+        let loaded = file.load(100);
+        assert_eq!(loaded.entries.len(), 9);
+        assert_eq!(details(&loaded.entries)[0], "entry 21");
+        assert_eq!(details(&loaded.entries)[8], "entry 13");
+        // Reading stops once enough entries are found.
+        assert_eq!(details(&file.load(4).entries)[3], "entry 18");
+    }
+
+    #[test]
+    fn the_writer_appends_everything_sent_before_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = JournalFile::new(dir.path());
+        let writer = JournalWriter::spawn(file.clone()).unwrap();
+        for n in 0..20 {
+            writer.send(entry(n));
+        }
+        drop(writer);
+        let loaded = file.load(100);
+        assert_eq!(loaded.entries.len(), 20);
+        assert_eq!(details(&loaded.entries)[0], "entry 19");
+    }
+
+    #[test]
+    fn an_export_never_overwrites_and_is_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = export(
+            dir.path(),
+            "journal-export-20260101-120000.jsonl",
+            &[entry(1)],
+        )
+        .unwrap();
+        let second = export(
+            dir.path(),
+            "journal-export-20260101-120000.jsonl",
+            &[entry(2)],
+        )
+        .unwrap();
+        assert_ne!(first, second);
+        assert!(second.ends_with("journal-export-20260101-120000-2.jsonl"));
+        let text = std::fs::read_to_string(&first).unwrap();
+        assert_eq!(text, format!("{}\n", record::to_line(&entry(1))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&second).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 }
