@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use chrono::DateTime;
 
 use super::JournalEntry;
-use super::record::{self, from_line, to_line};
+use super::record::{from_line, to_line};
 use crate::paths::{create_private_dir, private_open_options};
 
 /// The journal's file name in the state folder.
@@ -327,6 +327,7 @@ mod tests {
 
     use super::*;
     use crate::act::{CallKind, HttpDetail, Verdict, VerdictKind};
+    use crate::journal::record;
 
     fn entry(n: i64) -> JournalEntry {
         JournalEntry {
