@@ -435,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     config_path,
                     token_cache: TokenCache::open_default(),
                     theme,
+                    journal_dir: paths::state_dir(),
                 },
             ))?;
             Exit::Ok
@@ -730,11 +731,12 @@ fn obtain(
     }
 
     let client = client(config, connection)?;
-    let (_, result) = runtime_single()?.block_on(session::authorize_once(
+    let (entry, result) = runtime_single()?.block_on(session::authorize_once(
         &client,
         connection,
         &config.settings,
     ));
+    session::record_in_journal(entry.as_slice());
     let status = match result {
         Ok(status) => status,
         Err(verdict) => return Ok(Err(verdict)),
@@ -1067,6 +1069,7 @@ async fn authorize_and_cache(
         }
     };
     let (entry, result) = session::authorize_once(client, connection, &config.settings).await;
+    session::record_in_journal(entry.as_slice());
     if let (Some(cache), Ok(status)) = (cache, &result)
         && let Err(e) = cache.store(connection, status)
     {

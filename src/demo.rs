@@ -180,6 +180,9 @@ pub async fn run(faults: bool, theme: Option<String>) -> anyhow::Result<()> {
             // The user's own themes are read (never written) in the demo too.
             themes_dir: crate::paths::config_file()
                 .and_then(|f| f.parent().map(|d| d.join("themes"))),
+            // The demo's journal lives beside the real one, apart from it, and survives
+            // the demo (so a second run shows the first one's exchanges).
+            journal_dir: crate::paths::state_dir().map(|d| d.join("demo")),
         },
     )
     .await;

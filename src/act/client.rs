@@ -20,6 +20,102 @@ pub const BODY_CAP: usize = 64 * 1024;
 /// The database header every call sends.
 pub const DATABASE_HEADER: &str = "act-database-name";
 
+/// Most headers kept per direction in an exchange's [`HttpDetail`].
+pub const DETAIL_HEADER_CAP: usize = 32;
+
+/// Longest header value kept in an [`HttpDetail`], in characters.
+pub const DETAIL_VALUE_MAX: usize = 200;
+
+/// Longest body excerpt kept in an [`HttpDetail`], in bytes (1 KiB).
+pub const DETAIL_EXCERPT_MAX: usize = 1024;
+
+/// What the journal's detail view shows of one exchange: the request line, the headers
+/// both ways and an excerpt of a failure's body, all redacted.
+///
+/// Built where the request is sent, so nothing secret is ever stored in the first place:
+/// `Authorization` keeps its scheme only (`Basic ***`), cookies their names, headers whose
+/// names speak of tokens or secrets nothing; other values go through [`sanitize`], which
+/// masks anything JWT- or key-like. A success body (the token) is never kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpDetail {
+    /// `GET` (every call of the protocol is a GET).
+    pub method: String,
+    /// The request headers sent, redacted, at most [`DETAIL_HEADER_CAP`].
+    pub request_headers: Vec<(String, String)>,
+    /// The response headers, redacted, at most [`DETAIL_HEADER_CAP`].
+    pub response_headers: Vec<(String, String)>,
+    /// A sanitized excerpt of a failure's body, at most [`DETAIL_EXCERPT_MAX`] bytes.
+    pub body_excerpt: Option<String>,
+}
+
+/// Header names whose values are never shown at all (besides `Authorization` and cookies).
+const SECRET_NAME_PARTS: [&str; 7] = [
+    "token",
+    "secret",
+    "password",
+    "session",
+    "key",
+    "auth",
+    "credential",
+];
+
+/// One header as the journal may keep it: the name in lower case, the value redacted.
+pub fn redact_header(name: &str, value: &[u8]) -> (String, String) {
+    let name = name.to_ascii_lowercase();
+    let text = String::from_utf8_lossy(value);
+    let redacted = match name.as_str() {
+        "authorization" | "proxy-authorization" => {
+            let scheme = text.split_whitespace().next().unwrap_or("");
+            if scheme.is_empty() || scheme.len() > 20 {
+                "***".to_owned()
+            } else {
+                format!("{} ***", sanitize(scheme, 20))
+            }
+        }
+        "set-cookie" | "cookie" => text
+            .split(';')
+            .filter_map(|part| {
+                let (key, _) = part.split_once('=')?;
+                let key = sanitize(key.trim(), 40);
+                // Attributes of Set-Cookie (Path, HttpOnly, ...) carry no secret, but the
+                // first pair's value does; hide every value alike, it costs nothing.
+                (!key.is_empty()).then(|| format!("{key}=***"))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        // `WWW-Authenticate` names the schemes the server takes: useful, and never secret.
+        n if n != DATABASE_HEADER
+            && n != "www-authenticate"
+            && SECRET_NAME_PARTS.iter().any(|p| n.contains(p)) =>
+        {
+            "***".to_owned()
+        }
+        _ => sanitize(&text, DETAIL_VALUE_MAX),
+    };
+    (sanitize(&name, 60), redacted)
+}
+
+/// The headers of `map` as the journal may keep them, at most [`DETAIL_HEADER_CAP`].
+fn redact_headers(map: &HeaderMap) -> Vec<(String, String)> {
+    map.iter()
+        .take(DETAIL_HEADER_CAP)
+        .map(|(name, value)| redact_header(name.as_str(), value.as_bytes()))
+        .collect()
+}
+
+/// A failure body as the journal may keep it: scrubbed by the caller, sanitized (JWT-like
+/// runs masked, control characters gone), at most [`DETAIL_EXCERPT_MAX`] bytes.
+fn body_excerpt(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(DETAIL_EXCERPT_MAX * 4)];
+    let text = sanitize(&String::from_utf8_lossy(head), DETAIL_EXCERPT_MAX);
+    let mut cut = text.len().min(DETAIL_EXCERPT_MAX);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let text = &text[..cut];
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
 /// Which of the protocol's calls an exchange was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -110,6 +206,8 @@ pub struct Exchange {
     pub retry_after: Option<DateTime<Utc>>,
     /// When the response (or failure) was seen, local clock.
     pub at: DateTime<Utc>,
+    /// Headers both ways and a failure's body excerpt, redacted (the journal's detail view).
+    pub detail: HttpDetail,
 }
 
 /// A token that `/authorize` issued, decoded.
@@ -256,6 +354,17 @@ fn scrub_all(exchange: &mut Exchange, extra: Option<&mut Verdict>, secrets: &[&s
     }
     if let Some(detail) = extra.and_then(|v| v.detail.as_mut()) {
         scrub(detail, secrets);
+    }
+    let http = &mut exchange.detail;
+    for (_, value) in http
+        .request_headers
+        .iter_mut()
+        .chain(http.response_headers.iter_mut())
+    {
+        scrub(value, secrets);
+    }
+    if let Some(excerpt) = http.body_excerpt.as_mut() {
+        scrub(excerpt, secrets);
     }
 }
 
@@ -480,6 +589,7 @@ impl ActClient {
                 ),
             );
         } else {
+            exchange.detail.body_excerpt = body_excerpt(&raw.body);
             exchange.verdict = decode_response(
                 CallKind::System,
                 raw.status,
@@ -548,6 +658,7 @@ impl ActClient {
         if let Some(accept) = accept {
             headers.insert(ACCEPT, HeaderValue::from_static(accept));
         }
+        exchange.detail.request_headers = redact_headers(headers);
 
         let mut response = match self.http.execute(request).await {
             Ok(response) => response,
@@ -567,6 +678,7 @@ impl ActClient {
             .map(|r| sanitize(&String::from_utf8_lossy(r.as_bytes()), 60))
             .filter(|r| !r.is_empty());
         let headers = response.headers().clone();
+        exchange.detail.response_headers = redact_headers(&headers);
         let body = read_capped(&mut response).await;
 
         exchange.latency = started.elapsed();
@@ -695,6 +807,10 @@ fn failed_exchange(call: CallKind, url: &str, verdict: Verdict) -> Exchange {
         server_date: None,
         retry_after: None,
         at: Utc::now(),
+        detail: HttpDetail {
+            method: "GET".to_owned(),
+            ..HttpDetail::default()
+        },
     }
 }
 
@@ -813,6 +929,7 @@ fn token_outcome(
     }
 
     scrub_bytes(&mut raw.body, secrets);
+    exchange.detail.body_excerpt = body_excerpt(&raw.body);
     exchange.verdict = decode_response(
         call,
         raw.status,
@@ -821,4 +938,71 @@ fn token_outcome(
         &raw.body,
     );
     Err(exchange.verdict.clone())
+}
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    #[test]
+    fn authorization_keeps_its_scheme_only() {
+        let basic = redact_header("Authorization", b"Basic amRvZTpTdXAzclNlY3JldA==");
+        assert_eq!(basic, ("authorization".to_owned(), "Basic ***".to_owned()));
+        let bearer = redact_header("authorization", b"Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig");
+        assert_eq!(bearer.1, "Bearer ***");
+        assert_eq!(
+            redact_header("Proxy-Authorization", b"weird").1,
+            "weird ***"
+        );
+    }
+
+    #[test]
+    fn cookies_keep_their_names_only() {
+        let (_, value) = redact_header(
+            "Set-Cookie",
+            b"ASP.NET_SessionId=abc123secret; path=/; HttpOnly",
+        );
+        assert_eq!(value, "ASP.NET_SessionId=***; path=***");
+        assert!(!value.contains("abc123secret"));
+    }
+
+    #[test]
+    fn token_like_names_and_values_are_hidden_and_the_database_shown() {
+        assert_eq!(redact_header("X-Api-Key", b"1234").1, "***");
+        assert_eq!(redact_header("X-Session-Token", b"abcd").1, "***");
+        assert_eq!(redact_header("Act-Database-Name", b"Acme DB").1, "Acme DB");
+        let jwt = b"see eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl here";
+        let (_, value) = redact_header("X-Debug", jwt);
+        assert!(!value.contains("eyJ"), "{value}");
+        assert_eq!(redact_header("Content-Type", b"text/html").1, "text/html");
+    }
+
+    #[test]
+    fn a_body_excerpt_is_short_sanitized_and_masks_a_jwt() {
+        let mut body =
+            b"error: token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl was \x07 bad "
+                .to_vec();
+        body.extend(std::iter::repeat_n(b'x', 5000));
+        let excerpt = body_excerpt(&body).expect("text");
+        assert!(excerpt.len() <= DETAIL_EXCERPT_MAX);
+        assert!(!excerpt.contains("eyJ"));
+        assert!(!excerpt.contains('\x07'));
+        assert!(
+            excerpt.starts_with("error: token [hidden] was bad"),
+            "{excerpt}"
+        );
+        assert_eq!(body_excerpt(b"   "), None);
+    }
+
+    #[test]
+    fn headers_are_capped() {
+        let mut map = HeaderMap::new();
+        for n in 0..100 {
+            map.insert(
+                HeaderName::from_bytes(format!("x-h{n}").as_bytes()).expect("valid name"),
+                HeaderValue::from_static("v"),
+            );
+        }
+        assert_eq!(redact_headers(&map).len(), DETAIL_HEADER_CAP);
+    }
 }

@@ -12,7 +12,7 @@ pub mod jwt;
 pub mod meter;
 pub mod verdict;
 
-pub use client::{ActClient, CallKind, ClientOptions, Exchange, Issued, SystemInfo};
+pub use client::{ActClient, CallKind, ClientOptions, Exchange, HttpDetail, Issued, SystemInfo};
 pub use jwt::{Claims, Expiry, ExpirySource};
 pub use meter::{Excerpt, Meter, Unreadable};
 pub use verdict::{Verdict, VerdictClass, VerdictKind};

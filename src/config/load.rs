@@ -30,7 +30,11 @@ const SETTINGS_FIELDS: &[&str] = &[
     "min_refresh_interval",
     "theme",
     "notify",
+    "journal_entries",
 ];
+/// Largest `journal_entries` accepted (a million entries is about a gigabyte of memory).
+const MAX_JOURNAL_ENTRIES: usize = 1_000_000;
+
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
     "name",
@@ -297,6 +301,7 @@ struct RawSettings {
     min_refresh_interval: Option<Spanned<String>>,
     theme: Option<Spanned<String>>,
     notify: Option<Spanned<String>>,
+    journal_entries: Option<Spanned<i64>>,
 }
 
 /// One `[[connection]]` as written.
@@ -455,31 +460,11 @@ impl Checker<'_> {
             min_refresh_interval: min_refresh_interval?.unwrap_or(defaults.min_refresh_interval),
             theme: None,
             notify: defaults.notify,
+            journal_entries: defaults.journal_entries,
         };
         let mut settings = settings;
-        if let Some(theme) = &raw.theme {
-            let name = theme.get_ref().trim();
-            if name.is_empty() {
-                let message = "theme = \"\" names no theme; leave it out for the default".into();
-                self.problem(theme.span(), Some(SCOPE), Some("theme"), message);
-                return None;
-            }
-            // Whether the name exists is checked when the TUI starts, with the
-            // user's themes folder: an unknown name must not stop the commands.
-            settings.theme = Some(name.to_owned());
-        }
-        if let Some(notify) = &raw.notify {
-            if let Some(mode) = super::NotifyMode::parse(notify.get_ref()) {
-                settings.notify = mode;
-            } else {
-                let message = format!(
-                    "notify = \"{}\" is not known; use one of: {}",
-                    shown(notify.get_ref()),
-                    super::NotifyMode::NAMES.join(", ")
-                );
-                self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
-                return None;
-            }
+        if !self.display_settings(&raw, &mut settings) {
+            return None;
         }
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,
@@ -519,6 +504,55 @@ impl Checker<'_> {
             ok = false;
         }
         ok.then_some(settings)
+    }
+
+    /// The settings that only shape the TUI (`journal_entries`, `theme`,
+    /// `notify`); false after reporting a problem.
+    fn display_settings(&mut self, raw: &RawSettings, settings: &mut Settings) -> bool {
+        const SCOPE: &str = "settings";
+        if let Some(raw_entries) = &raw.journal_entries {
+            match usize::try_from(*raw_entries.get_ref()) {
+                Ok(n) if (1..=MAX_JOURNAL_ENTRIES).contains(&n) => settings.journal_entries = n,
+                _ => {
+                    let message = format!(
+                        "journal_entries = {} must be between 1 and {MAX_JOURNAL_ENTRIES}",
+                        raw_entries.get_ref()
+                    );
+                    self.problem(
+                        raw_entries.span(),
+                        Some(SCOPE),
+                        Some("journal_entries"),
+                        message,
+                    );
+                    return false;
+                }
+            }
+        }
+        if let Some(theme) = &raw.theme {
+            let name = theme.get_ref().trim();
+            if name.is_empty() {
+                let message = "theme = \"\" names no theme; leave it out for the default".into();
+                self.problem(theme.span(), Some(SCOPE), Some("theme"), message);
+                return false;
+            }
+            // Whether the name exists is checked when the TUI starts, with the
+            // user's themes folder: an unknown name must not stop the commands.
+            settings.theme = Some(name.to_owned());
+        }
+        if let Some(notify) = &raw.notify {
+            if let Some(mode) = super::NotifyMode::parse(notify.get_ref()) {
+                settings.notify = mode;
+            } else {
+                let message = format!(
+                    "notify = \"{}\" is not known; use one of: {}",
+                    shown(notify.get_ref()),
+                    super::NotifyMode::NAMES.join(", ")
+                );
+                self.problem(notify.span(), Some(SCOPE), Some("notify"), message);
+                return false;
+            }
+        }
+        true
     }
 
     /// Parses a duration field: `Some(None)` when absent, `None` after reporting a problem.

@@ -45,6 +45,8 @@ pub struct Settings {
     pub theme: Option<String>,
     /// `notify`: how the TUI tells about a failed session or a meter running low.
     pub notify: NotifyMode,
+    /// `journal_entries`: how many journal entries the TUI keeps in memory and reloads.
+    pub journal_entries: usize,
 }
 
 /// `notify` in `[settings]`: how the TUI calls for attention when a session
@@ -90,6 +92,7 @@ impl Default for Settings {
             min_refresh_interval: Duration::from_secs(30),
             theme: None,
             notify: NotifyMode::Bell,
+            journal_entries: crate::journal::DEFAULT_CAPACITY,
         }
     }
 }

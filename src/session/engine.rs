@@ -575,6 +575,8 @@ impl Session {
             ),
             meter: None,
             rule: format!("{RULE_MANUAL} → {rule}"),
+            url: String::new(),
+            detail: crate::act::HttpDetail::default(),
         };
         tracing::info!(connection = %self.conn.name, rule = %entry.rule, "manual call held");
         let _ = self.events_tx.send(Event::Journal(entry));
@@ -906,6 +908,8 @@ impl Session {
             verdict: Verdict::ok(),
             meter: None,
             rule: RULE_FROM_CACHE.to_owned(),
+            url: String::new(),
+            detail: crate::act::HttpDetail::default(),
         };
         tracing::info!(
             connection = %self.conn.name,

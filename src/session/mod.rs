@@ -38,7 +38,7 @@ pub use engine::{
     Engine, PROMPT_NEEDED, RULE_AUTOSTART, RULE_FALLBACK, RULE_FORCED, RULE_FROM_CACHE,
     RULE_MANUAL, RULE_PROMPTED, RULE_RESTART, RULE_START,
 };
-pub use oneshot::{RULE_ONE_SHOT, authorize_once};
+pub use oneshot::{RULE_ONE_SHOT, authorize_once, record_in_journal};
 
 use chrono::{DateTime, TimeDelta, Utc};
 

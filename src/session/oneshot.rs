@@ -90,6 +90,20 @@ pub(crate) fn journal_entry(connection: &str, exchange: &Exchange, rule: &str) -
         verdict: exchange.verdict.clone(),
         meter: exchange.meter,
         rule: rule.to_owned(),
+        url: exchange.url.clone(),
+        detail: exchange.detail.clone(),
+    }
+}
+
+/// Appends command-line exchanges to the journal file in the state folder, so the
+/// TUI shows what scripts did. A failure to write is logged, never fatal: the
+/// command's own answer matters more than its journal line.
+pub fn record_in_journal(entries: &[JournalEntry]) {
+    let Some(file) = crate::journal::JournalFile::open_default() else {
+        return;
+    };
+    if let Err(error) = file.append(entries) {
+        tracing::warn!(%error, "journal entries of a command not written");
     }
 }
 

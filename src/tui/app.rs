@@ -11,6 +11,7 @@ use tui_input::backend::crossterm::EventHandler as _;
 
 use super::TuiOptions;
 use super::form::{ConnectionForm, FormMode, FormOutcome, MaskedInput};
+use super::journal_pane::{JournalDetail, JournalView, PAGE};
 use super::message::Message;
 use super::notify::Notification;
 use super::popup::{Notice, PasswordPrompt};
@@ -21,8 +22,19 @@ use crate::journal::JournalEntry;
 use crate::secret::Token;
 use crate::session::{Command, Event, SessionSnapshot, SessionState};
 
-/// How many journal entries the UI keeps; older ones drop off.
-pub const JOURNAL_CAPACITY: usize = 1000;
+/// How many journal entries the UI keeps by default; older ones drop off. The
+/// running value is `[settings] journal_entries` ([`App::journal_capacity`]).
+pub const JOURNAL_CAPACITY: usize = crate::journal::DEFAULT_CAPACITY;
+
+/// Which pane the navigation keys go to; Tab cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pane {
+    /// The connection list (↑↓ move the selection).
+    #[default]
+    List,
+    /// The journal (↑↓ scroll, f/F filter, Enter details, x export).
+    Journal,
+}
 
 /// How long a transient status message stays up.
 const STATUS_SECONDS: i64 = 5;
@@ -216,6 +228,16 @@ pub struct App {
     alerts: HashMap<String, AlertMemory>,
     /// Notifications waiting for the loop to write.
     notifications: Vec<Notification>,
+    /// Which pane has focus.
+    pub(crate) focus: Pane,
+    /// The journal pane's selection and filters.
+    pub(crate) journal_view: JournalView,
+    /// The journal entry whose detail popup is open.
+    pub(crate) journal_detail: Option<JournalDetail>,
+    /// How many journal entries are kept (`[settings] journal_entries`).
+    journal_capacity: usize,
+    /// Entries the user asked to export (oldest first), for the loop to write.
+    export: Option<Vec<JournalEntry>>,
 }
 
 /// The themes to choose from and the one shown.
@@ -347,6 +369,11 @@ impl App {
             notify: config.settings.notify,
             alerts: HashMap::new(),
             notifications: Vec::new(),
+            focus: Pane::default(),
+            journal_view: JournalView::default(),
+            journal_detail: None,
+            journal_capacity: config.settings.journal_entries.max(1),
+            export: None,
         };
         app.select_first_visible();
         app
@@ -458,6 +485,90 @@ impl App {
     /// The journal, newest first.
     pub fn journal(&self) -> impl Iterator<Item = &JournalEntry> {
         self.journal.iter()
+    }
+
+    /// How many journal entries are kept in memory.
+    pub fn journal_capacity(&self) -> usize {
+        self.journal_capacity
+    }
+
+    /// Which pane has focus.
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// Gives `pane` the focus (Tab cycling and mouse clicks call this).
+    pub fn set_focus(&mut self, pane: Pane) {
+        self.focus = pane;
+    }
+
+    /// True while the journal has focus: navigation keys scroll it.
+    pub fn journal_focused(&self) -> bool {
+        self.focus == Pane::Journal
+    }
+
+    /// The journal pane's state (selection, filters).
+    pub fn journal_view(&self) -> &JournalView {
+        &self.journal_view
+    }
+
+    /// Moves the journal selection by `delta` rows (negative is newer); for the mouse wheel.
+    pub fn scroll_journal(&mut self, delta: isize) {
+        let len = self.visible_journal().len();
+        self.journal_view.scroll(delta, len);
+    }
+
+    /// The entry whose detail popup is open.
+    pub fn journal_detail(&self) -> Option<&JournalDetail> {
+        self.journal_detail.as_ref()
+    }
+
+    /// The journal entries the filters let through, newest first.
+    pub fn visible_journal(&self) -> Vec<&JournalEntry> {
+        self.journal
+            .iter()
+            .filter(|e| self.passes_journal_filters(e))
+            .collect()
+    }
+
+    /// True when the journal filters let `entry` through.
+    fn passes_journal_filters(&self, entry: &JournalEntry) -> bool {
+        let connection_ok = !self.journal_view.only_selected_connection
+            || self.selected_name() == Some(entry.connection.as_str());
+        connection_ok && (!self.journal_view.failures_only || entry.is_failure())
+    }
+
+    /// The selected journal entry among the visible ones.
+    pub fn selected_journal_entry(&self) -> Option<&JournalEntry> {
+        let visible = self.visible_journal();
+        visible
+            .get(
+                self.journal_view
+                    .selected
+                    .min(visible.len().saturating_sub(1)),
+            )
+            .copied()
+    }
+
+    /// Shows entries read back from the journal file (newest first), before any new one.
+    pub fn load_journal(&mut self, loaded: crate::journal::Loaded) {
+        self.journal = loaded.entries.into();
+        self.journal.truncate(self.journal_capacity);
+        if loaded.skipped > 0 {
+            self.set_status(
+                format!(
+                    "journal: {} unreadable line(s) skipped (see the log)",
+                    loaded.skipped
+                ),
+                true,
+            );
+        }
+    }
+
+    /// Takes the entries the user asked to export (`x` in the journal), oldest first,
+    /// for the loop to write (see [`super::export_journal`]).
+    pub fn take_export(&mut self) -> Option<Vec<JournalEntry>> {
+        self.export.take()
     }
 
     /// The status bar message, while it is current.
@@ -616,8 +727,7 @@ impl App {
                 Vec::new()
             }
             Message::Engine(Event::Journal(entry)) => {
-                self.journal.push_front(entry);
-                self.journal.truncate(JOURNAL_CAPACITY);
+                self.on_journal_entry(entry);
                 Vec::new()
             }
             Message::Engine(Event::SecretNeeded(name)) => {
@@ -694,6 +804,10 @@ impl App {
                 self.on_keyring_stored(&name, error);
                 Vec::new()
             }
+            Message::JournalExported(result) => {
+                self.on_journal_exported(result);
+                Vec::new()
+            }
         }
     }
 
@@ -715,6 +829,27 @@ impl App {
             self.notifications.push(notification);
         }
         self.sessions[index] = Some(snapshot);
+    }
+
+    fn on_journal_exported(&mut self, result: Result<(PathBuf, usize), String>) {
+        match result {
+            Ok((path, count)) => self.set_status(
+                format!("journal: {count} entries exported to {}", path.display()),
+                false,
+            ),
+            Err(error) => self.set_status(format!("journal not exported: {error}"), true),
+        }
+    }
+
+    /// A new exchange: at the top; a scrolled-down selection stays on its entry.
+    fn on_journal_entry(&mut self, entry: JournalEntry) {
+        if self.journal_view.selected > 0 && self.passes_journal_filters(&entry) {
+            self.journal_view.selected += 1;
+        }
+        self.journal.push_front(entry);
+        self.journal.truncate(self.journal_capacity);
+        let len = self.visible_journal().len();
+        self.journal_view.scroll(0, len);
     }
 
     fn on_edit_failed(
@@ -835,6 +970,10 @@ impl App {
             return Vec::new();
         }
 
+        if let Some(commands) = self.on_focus_key(key) {
+            return commands;
+        }
+
         let selected = self.selected_name().map(str::to_owned);
         match key.code {
             KeyCode::Esc if !self.filter.value().is_empty() => {
@@ -884,6 +1023,60 @@ impl App {
         Vec::new()
     }
 
+    /// Tab, and the keys the journal takes while it has focus (`None`: not taken).
+    fn on_focus_key(&mut self, key: KeyEvent) -> Option<Vec<Command>> {
+        if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
+            self.focus = match self.focus {
+                Pane::List => Pane::Journal,
+                Pane::Journal => Pane::List,
+            };
+            return Some(Vec::new());
+        }
+        if self.focus != Pane::Journal {
+            return None;
+        }
+        let len = self.visible_journal().len();
+        let view = &mut self.journal_view;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => view.scroll(-1, len),
+            KeyCode::Down | KeyCode::Char('j') => view.scroll(1, len),
+            KeyCode::PageUp => view.scroll(-PAGE, len),
+            KeyCode::PageDown => view.scroll(PAGE, len),
+            KeyCode::Home | KeyCode::Char('g') => view.home(),
+            KeyCode::End | KeyCode::Char('G') => view.end(len),
+            KeyCode::Char('f') => {
+                view.only_selected_connection = !view.only_selected_connection;
+                view.home();
+            }
+            KeyCode::Char('F') => {
+                view.failures_only = !view.failures_only;
+                view.home();
+            }
+            KeyCode::Enter => match self.selected_journal_entry() {
+                Some(entry) => {
+                    self.journal_detail = Some(JournalDetail {
+                        entry: entry.clone(),
+                        scroll: 0,
+                    });
+                }
+                None => self.set_status("no journal entry to show".to_owned(), true),
+            },
+            KeyCode::Char('x') => {
+                let mut entries: Vec<JournalEntry> =
+                    self.visible_journal().into_iter().cloned().collect();
+                if entries.is_empty() {
+                    self.set_status("no journal entries to export".to_owned(), true);
+                } else {
+                    entries.reverse();
+                    self.export = Some(entries);
+                }
+            }
+            KeyCode::Esc => self.focus = Pane::List,
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
     /// Keys for the open popup, if one is open (`None` otherwise).
     fn on_popup_key(&mut self, key: KeyEvent) -> Option<Vec<Command>> {
         if let Some(prompt) = &mut self.prompt {
@@ -907,6 +1100,20 @@ impl App {
                 _ => {
                     prompt.input.handle(key);
                 }
+            }
+            return Some(Vec::new());
+        }
+        if let Some(detail) = &mut self.journal_detail {
+            match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.journal_detail = None,
+                KeyCode::Up | KeyCode::Char('k') => detail.scroll = detail.scroll.saturating_sub(1),
+                KeyCode::Down | KeyCode::Char('j') => {
+                    detail.scroll = detail.scroll.saturating_add(1);
+                }
+                KeyCode::PageUp => detail.scroll = detail.scroll.saturating_sub(10),
+                KeyCode::PageDown => detail.scroll = detail.scroll.saturating_add(10),
+                KeyCode::Home | KeyCode::Char('g') => detail.scroll = 0,
+                _ => {}
             }
             return Some(Vec::new());
         }

@@ -22,6 +22,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("/", "filter by name, group, database, user (Esc clears)"),
     ("s", "sort by group, name, time left, state"),
     ("t", "next theme (shown in the status line)"),
+    // One line for the journal, so the help still fits 80x24 (README has the details).
+    (
+        "Tab",
+        "journal: ↑↓ scroll, f/F filter, Enter detail, x export",
+    ),
     ("?", "show or hide this help"),
     ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
 ];

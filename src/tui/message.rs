@@ -52,6 +52,8 @@ pub enum Message {
         /// The file as reloaded after a change on disk, when it loads.
         reloaded: Option<Arc<Config>>,
     },
+    /// Exporting the journal finished: the file and how many entries, or why not.
+    JournalExported(Result<(std::path::PathBuf, usize), String>),
     /// Storing a password in the OS keyring finished: `error` is `None` on success.
     KeyringStored {
         /// The connection (keyring account).

@@ -52,7 +52,8 @@ pub use message::Message;
 pub use theme::Theme;
 
 use crate::config::Config;
-use crate::session::Engine;
+use crate::journal::{JournalFile, JournalWriter};
+use crate::session::{Engine, Event};
 
 /// What the UI shows about where it runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +71,9 @@ pub struct TuiOptions {
     /// The user's themes folder (`themes/` beside the connections file);
     /// `None` for built-in themes only.
     pub themes_dir: Option<PathBuf>,
+    /// The folder of the journal file (reloaded at start, appended to, exports written
+    /// there); `None` keeps the journal in memory only (tests).
+    pub journal_dir: Option<PathBuf>,
 }
 
 /// A frame the event loop drew, for observers (tests): its number since the
@@ -109,6 +113,8 @@ pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
 /// event queue is empty; never for input that changes nothing (a key release,
 /// a mouse move). Every frame drawn is also sent to `frames`, when given.
 /// Returns when the user quits or `input` ends.
+// One select over every source, then one dispatch: splitting it would scatter the loop.
+#[allow(clippy::too_many_lines)]
 pub async fn run_loop<B, S>(
     terminal: &mut ratatui::Terminal<B>,
     mut input: S,
@@ -125,6 +131,8 @@ where
     app.set_offset(*Local::now().offset());
     install_themes(&mut app, &config, &options);
     app.update(Message::Tick(Utc::now()));
+
+    let journal_writer = start_journal(&mut app, options.journal_dir.as_deref());
 
     let mut drawn: u64 = 0;
     let mut draw = |terminal: &mut ratatui::Terminal<B>, app: &App| -> anyhow::Result<()> {
@@ -167,7 +175,7 @@ where
     loop {
         let msg = tokio::select! {
             biased;
-            Some(event) = events_rx.recv() => Message::Engine(event),
+            Some(event) = events_rx.recv() => journaled(event, journal_writer.as_ref()),
             Some(msg) = tasks_rx.recv() => msg,
             event = input.next() => match event {
                 Some(Ok(event)) => match Message::from_terminal(&event) {
@@ -216,6 +224,14 @@ where
         }
         copy_if_asked(&mut app, multiplexer);
         notify_if_due(&mut app, desktop, multiplexer);
+        if let Some(entries) = app.take_export() {
+            spawn_export(
+                entries,
+                options.journal_dir.clone(),
+                app.offset,
+                tasks_tx.clone(),
+            );
+        }
         if app.should_quit() {
             break;
         }
@@ -268,6 +284,58 @@ fn notify_if_due(app: &mut App, desktop: notify::DesktopSupport, via: clipboard:
             tracing::warn!(%error, "writing a notification failed");
         }
     }
+}
+
+/// The message for an engine event; a journal entry is also queued for the journal file.
+fn journaled(event: Event, writer: Option<&JournalWriter>) -> Message {
+    if let (Event::Journal(entry), Some(writer)) = (&event, writer) {
+        writer.send(entry.clone());
+    }
+    Message::Engine(event)
+}
+
+/// Loads the journal of earlier runs (and of scripts) into `app` and starts the writer
+/// that appends new entries on a thread of its own, so the disk never holds up a frame.
+fn start_journal(app: &mut App, dir: Option<&std::path::Path>) -> Option<JournalWriter> {
+    let file = JournalFile::new(dir?);
+    app.load_journal(file.load(app.journal_capacity()));
+    JournalWriter::spawn(file)
+        .inspect_err(|error| tracing::warn!(%error, "journal writer not started"))
+        .ok()
+}
+
+/// Writes an export off the UI task; the result comes back on `tx`.
+fn spawn_export(
+    entries: Vec<crate::journal::JournalEntry>,
+    dir: Option<PathBuf>,
+    offset: chrono::FixedOffset,
+    tx: tokio::sync::mpsc::UnboundedSender<Message>,
+) {
+    tokio::task::spawn_blocking(move || {
+        let _ = tx.send(export_journal(dir.as_deref(), &entries, Utc::now(), offset));
+    });
+}
+
+/// Writes `entries` to `journal-export-YYYYMMDD-HHMMSS.jsonl` (local time `offset`) in
+/// `dir`, owner-only; the message says where, or why not. Blocking: the loop runs it
+/// off the UI task.
+pub fn export_journal(
+    dir: Option<&std::path::Path>,
+    entries: &[crate::journal::JournalEntry],
+    now: chrono::DateTime<Utc>,
+    offset: chrono::FixedOffset,
+) -> Message {
+    let Some(dir) = dir else {
+        return Message::JournalExported(Err("no state folder to write to".to_owned()));
+    };
+    let name = crate::journal::store::export_name(now.with_timezone(&offset));
+    let result = crate::journal::store::export(dir, &name, entries)
+        .map(|path| (path, entries.len()))
+        .map_err(|e| {
+            tracing::warn!(error = %e, "journal export failed");
+            e.to_string()
+        });
+    Message::JournalExported(result)
 }
 
 /// Writes the token the app asked to copy (if any) as an OSC 52 sequence.

@@ -68,8 +68,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ("Enter", "keep"),
             ("Esc", "clear"),
         ]);
+    } else if app.journal_detail.is_some() {
+        keys.extend([("↑↓", "scroll"), ("Esc", "close")]);
     } else if app.help_open {
         keys.extend([("?/Esc", "close help"), ("q", "quit")]);
+    } else if app.journal_focused() {
+        keys.extend([
+            ("↑↓", "scroll"),
+            ("Enter", "details"),
+            ("f", "this connection"),
+            ("F", "failures"),
+            ("x", "export"),
+            ("Tab", "list"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
     } else if let Some((_, snapshot)) = app.selection() {
         let state = snapshot.map_or(SessionState::Idle, |s| s.state);
         let has_token = snapshot.is_some_and(|s| s.token.is_some());

@@ -48,6 +48,9 @@ impl App {
         if let Some(name) = &self.confirm_delete {
             popup::render_confirm_delete(&self.theme, frame, body, name);
         }
+        if let Some(detail) = &self.journal_detail {
+            journal_pane::render_detail(self, frame, body, detail);
+        }
         if self.help_open {
             help_popup::render(self, frame, body);
         }

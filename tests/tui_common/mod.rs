@@ -154,6 +154,8 @@ pub fn journal_entry(
         verdict,
         meter: None,
         rule: "start: authorize".into(),
+        url: String::new(),
+        detail: actsm::act::HttpDetail::default(),
     }
 }
 
