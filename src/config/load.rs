@@ -27,6 +27,7 @@ const SETTINGS_FIELDS: &[&str] = &[
     "assumed_lifetime",
     "timeout",
     "connect_timeout",
+    "mouse",
 ];
 /// The keys allowed in a `[[connection]]`.
 const CONNECTION_FIELDS: &[&str] = &[
@@ -291,6 +292,7 @@ struct RawSettings {
     assumed_lifetime: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
     connect_timeout: Option<Spanned<String>>,
+    mouse: Option<bool>,
 }
 
 /// One `[[connection]]` as written.
@@ -441,6 +443,7 @@ impl Checker<'_> {
             assumed_lifetime: assumed_lifetime?.unwrap_or(defaults.assumed_lifetime),
             timeout: timeout?.unwrap_or(defaults.timeout),
             connect_timeout: connect_timeout?.unwrap_or(defaults.connect_timeout),
+            mouse: raw.mouse.unwrap_or(defaults.mouse),
         };
 
         // Positive lifetimes, and a refresh that happens before the assumed expiry,

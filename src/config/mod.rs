@@ -36,6 +36,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// Time allowed to establish a connection (TCP, TLS and any proxy), within `timeout`.
     pub connect_timeout: Duration,
+    /// `mouse = false` turns the TUI's mouse capture off (it hides the terminal's own
+    /// text selection unless Shift is held). On by default.
+    pub mouse: bool,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             assumed_lifetime: Duration::from_secs(20 * 60),
             timeout: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            mouse: true,
         }
     }
 }

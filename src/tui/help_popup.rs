@@ -9,8 +9,10 @@ use super::App;
 
 /// Every key and what it does, in the order the help lists them.
 pub const KEYS: &[(&str, &str)] = &[
-    ("↑/↓ j/k", "move in the connection list"),
-    ("g/G", "first / last connection"),
+    ("↑↓ j/k g/G", "move / first / last in the focused pane"),
+    ("Tab/Shift-Tab", "focus the next / previous pane"),
+    ("i / v", "token inspector / show the whole token for 30s"),
+    ("mouse", "click selects, wheel scrolls, Shift+drag copies"),
     ("Enter", "start the selected connection (or retry it now)"),
     ("r", "refresh the selected token now"),
     ("R", "refresh now even while the rate limit holds it"),

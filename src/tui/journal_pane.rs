@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 
 use super::App;
 use super::format::clock;
@@ -23,7 +23,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
     let theme = &app.theme;
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(false))
+        .border_style(theme.border(app.focus == super::Pane::Journal))
         .title(Span::styled(
             format!(" Journal ({}) ", app.journal.len()),
             theme.title(),
@@ -77,6 +77,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.muted()))
-        .block(block);
-    frame.render_widget(table, area);
+        .block(block)
+        .row_highlight_style(theme.selected());
+    // The highlight (j/k while focused, or a click) scrolls the table; the mouse maps
+    // a clicked row through the offset the table chose.
+    let mut state = TableState::default().with_selected(app.journal_selected);
+    frame.render_stateful_widget(table, area, &mut state);
+    app.areas.journal_offset.set(state.offset());
 }

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::App;
+use super::focus::Pane;
 use super::format::truncate;
 use crate::session::SessionState;
 
@@ -47,60 +48,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let mut keys: Vec<(&str, &str)> = Vec::new();
-    if app.prompt.is_some() {
-        keys.extend([("Enter", "start with this password"), ("Esc", "cancel")]);
-    } else if app.notice.is_some() {
-        keys.push(("Enter/Esc", "close"));
-    } else if app.confirm_delete.is_some() {
-        keys.extend([("y", "delete"), ("n/Esc", "keep")]);
-    } else if app.form.is_some() {
-        keys.extend([
-            ("Tab/Shift-Tab", "field"),
-            ("←/→ Space", "choose"),
-            ("Enter", "save"),
-            ("Esc", "cancel"),
-        ]);
-    } else if app.filter_typing {
-        keys.extend([
-            ("type", "filter"),
-            ("↑↓", "move"),
-            ("Enter", "keep"),
-            ("Esc", "clear"),
-        ]);
-    } else if app.help_open {
-        keys.extend([("?/Esc", "close help"), ("q", "quit")]);
-    } else if let Some((_, snapshot)) = app.selection() {
-        let state = snapshot.map_or(SessionState::Idle, |s| s.state);
-        let has_token = snapshot.is_some_and(|s| s.token.is_some());
-        keys.push(("↑↓", "move"));
-        match state {
-            SessionState::Idle | SessionState::Stopped => keys.push(("Enter", "start")),
-            SessionState::Failed | SessionState::Backoff => keys.push(("Enter", "retry")),
-            _ => {}
-        }
-        keys.push(("r", "refresh"));
-        if snapshot.is_some_and(|s| s.is_held(app.now)) {
-            keys.push(("R", "force"));
-        }
-        if !matches!(state, SessionState::Idle | SessionState::Stopped) {
-            keys.push(("x", "stop"));
-        }
-        keys.push(("A", "start all"));
-        if has_token {
-            keys.push(("c", "copy token"));
-        }
-        keys.extend([
-            ("a/e/d", "add/edit/delete"),
-            ("/", "filter"),
-            ("?", "help"),
-            ("q", "quit"),
-        ]);
-    } else if app.connections.is_empty() {
-        keys.extend([("a", "add"), ("?", "help"), ("q", "quit")]);
-    } else {
-        keys.extend([("/", "filter"), ("?", "help"), ("q", "quit")]);
-    }
+    let mut keys = keys_now(app);
 
     // What does not fit goes, last first; help and quit always stay (they
     // come right after the connection keys, so those go first).
@@ -123,4 +71,95 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(format!(" {what}  "), theme.muted()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that apply now, most useful first (what does not fit is cut from the end).
+fn keys_now(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut keys: Vec<(&'static str, &'static str)> = Vec::new();
+    if app.prompt.is_some() {
+        keys.extend([("Enter", "start with this password"), ("Esc", "cancel")]);
+    } else if app.notice.is_some() {
+        keys.push(("Enter/Esc", "close"));
+    } else if app.confirm_delete.is_some() {
+        keys.extend([("y", "delete"), ("n/Esc", "keep")]);
+    } else if app.form.is_some() {
+        keys.extend([
+            ("Tab/Shift-Tab", "field"),
+            ("←/→ Space", "choose"),
+            ("Enter", "save"),
+            ("Esc", "cancel"),
+        ]);
+    } else if app.filter_typing {
+        keys.extend([
+            ("type", "filter"),
+            ("↑↓", "move"),
+            ("Enter", "keep"),
+            ("Esc", "clear"),
+        ]);
+    } else if app.help_open {
+        keys.extend([("?/Esc", "close help"), ("q", "quit")]);
+    } else if app.reveal_until.is_some() {
+        keys.push(("any key", "hide the token"));
+    } else if app.inspector_open {
+        keys.extend([
+            ("↑↓", "scroll"),
+            ("i/Esc", "close inspector"),
+            ("v", "reveal token"),
+            ("c", "copy token"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if let (Pane::Inspector, Some(_)) = (app.focus, app.selection()) {
+        keys.extend([
+            ("Tab", "next pane"),
+            ("↑↓", "scroll"),
+            ("i", "inspect"),
+            ("v", "reveal token"),
+            ("c", "copy token"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if let (Pane::Journal, false) = (app.focus, app.journal.is_empty()) {
+        keys.extend([
+            ("Tab", "next pane"),
+            ("↑↓", "scroll journal"),
+            ("g/G", "newest/oldest"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if let Some((_, snapshot)) = app.selection() {
+        let state = snapshot.map_or(SessionState::Idle, |s| s.state);
+        let has_token = snapshot.is_some_and(|s| s.token.is_some());
+        keys.push(("↑↓", "move"));
+        match state {
+            SessionState::Idle | SessionState::Stopped => keys.push(("Enter", "start")),
+            SessionState::Failed | SessionState::Backoff => keys.push(("Enter", "retry")),
+            _ => {}
+        }
+        keys.push(("r", "refresh"));
+        if snapshot.is_some_and(|s| s.is_held(app.now)) {
+            keys.push(("R", "force"));
+        }
+        if !matches!(state, SessionState::Idle | SessionState::Stopped) {
+            keys.push(("x", "stop"));
+        }
+        keys.push(("A", "start all"));
+        if has_token {
+            keys.push(("c", "copy token"));
+            keys.push(("i", "inspect"));
+        }
+        keys.push(("Tab", "next pane"));
+        keys.extend([
+            ("a/e/d", "add/edit/delete"),
+            ("/", "filter"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if app.connections.is_empty() {
+        keys.extend([("a", "add"), ("?", "help"), ("q", "quit")]);
+    } else {
+        keys.extend([("/", "filter"), ("?", "help"), ("q", "quit")]);
+    }
+
+    keys
 }

@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
     let Some((info, snapshot)) = app.selection() else {
         let block = Block::default()
             .borders(Borders::ALL)
-            .border_style(theme.border(false))
+            .border_style(theme.border(app.focus == super::Pane::Inspector))
             .title(Span::styled(" Session ", theme.title()));
         let text = Line::styled("No connection selected.", theme.muted());
         frame.render_widget(Paragraph::new(text).block(block), area);
@@ -32,7 +32,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
     };
 
     let accent = info.color.as_deref().and_then(parse_color);
-    let border = if accent.is_some() {
+    let border = if app.focus == super::Pane::Inspector {
+        theme.border(true)
+    } else if accent.is_some() {
         theme.connection(accent)
     } else {
         theme.border(false)
