@@ -152,8 +152,11 @@ impl App {
             self.journal_selected = None;
             return;
         }
-        let at = self.journal_selected.unwrap_or(0);
-        let to = at.saturating_add_signed(delta).min(len - 1);
+        // Nothing highlighted yet: the first move highlights the newest entry.
+        let to = self
+            .journal_selected
+            .map_or(0, |at| at.saturating_add_signed(delta))
+            .min(len - 1);
         self.journal_selected = Some(to);
     }
 
@@ -203,7 +206,11 @@ impl App {
                         }
                     }
                     Pane::Inspector => self.scroll_inspector(step(down)),
-                    Pane::Journal => self.move_journal(step(down)),
+                    Pane::Journal => {
+                        // The wheel scrolls from the top even before anything is highlighted.
+                        self.journal_selected.get_or_insert(0);
+                        self.move_journal(step(down));
+                    }
                 }
             }
             _ => {}

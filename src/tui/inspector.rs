@@ -178,6 +178,9 @@ fn lines(
     let value_width = usize::from(inner_width).saturating_sub(20).max(16);
     lines.push(Line::raw(""));
     lines.push(Line::styled("header", theme.title()));
+    if token.claims.header.is_empty() {
+        lines.push(Line::styled("  (none decoded)", theme.muted()));
+    }
     for (key, value) in &token.claims.header {
         lines.push(claim_line(app, key, value, value_width));
     }
@@ -293,8 +296,10 @@ pub fn render_reveal(app: &App, frame: &mut Frame, area: Rect) {
         .reveal_until
         .map(|until| countdown(until - app.now))
         .unwrap_or_default();
-    let width = area.width.saturating_sub(4).clamp(20, 100);
-    let inner = usize::from(width.saturating_sub(2)).max(1);
+    // Full width, no side borders: a terminal selection of the lines then holds
+    // only the token (Shift+drag while the mouse is captured).
+    let width = area.width;
+    let inner = usize::from(width).max(1);
     let text = token.token.expose();
     let rows = text.chars().count().div_ceil(inner);
     let height = u16::try_from(rows + 4).unwrap_or(u16::MAX).min(area.height);
@@ -305,7 +310,7 @@ pub fn render_reveal(app: &App, frame: &mut Frame, area: Rect) {
         .flex(Flex::Center)
         .areas(popup);
     let block = Block::default()
-        .borders(Borders::ALL)
+        .borders(Borders::TOP | Borders::BOTTOM)
         .border_style(theme.border(true))
         .title(Span::styled(
             format!(" Token of {}: any key hides it ", info.name),
@@ -313,7 +318,7 @@ pub fn render_reveal(app: &App, frame: &mut Frame, area: Rect) {
         ));
     let lines = vec![
         Line::styled(
-            format!("hidden in {left}; select it with the mouse (Shift+drag when mouse is on)"),
+            format!("hidden in {left}; select it with the mouse (Shift+drag while mouse is on)"),
             theme.muted(),
         ),
         Line::raw(""),
