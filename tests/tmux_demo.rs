@@ -86,6 +86,15 @@ impl Tmux {
         assert!(out.status.success(), "send-keys {keys:?} failed");
     }
 
+    /// Types an SGR mouse report (what a terminal sends for a click or a wheel
+    /// turn while the app captures the mouse): `button` 0 = left click, 64/65 =
+    /// wheel up/down; `column`/`row` 0-based.
+    fn mouse(&self, button: u8, column: usize, row: usize) {
+        let report = format!("\x1b[<{button};{};{}M", column + 1, row + 1);
+        let out = self.run(&["send-keys", "-t", "main", "-l", &report]);
+        assert!(out.status.success(), "send-keys (mouse) failed");
+    }
+
     fn screen(&self) -> String {
         String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "main"]).stdout)
             .into_owned()
@@ -199,6 +208,21 @@ fn drive(tmux: &Tmux) {
     tmux.keys(&["Escape"]);
     tmux.wait_for("Esc to close the inspector", |s| {
         !s.contains("Inspector: bobs-cloud") && s.contains("Session: bobs-cloud")
+    });
+
+    // The mouse: a click on a row selects it, the wheel over the list moves on.
+    let screen = tmux.screen();
+    let row = screen
+        .lines()
+        .position(|l| l.contains("erin-perm") && l.contains("Erin_4032"))
+        .unwrap_or_else(|| panic!("erin-perm not listed:\n{screen}"));
+    tmux.mouse(0, 10, row);
+    tmux.wait_for("a click to select erin-perm", |s| {
+        s.contains("Session: erin-perm")
+    });
+    tmux.mouse(65, 10, row);
+    tmux.wait_for("the wheel to select frank-limited", |s| {
+        s.contains("Session: frank-limited")
     });
 
     tmux.keys(&["q"]);
