@@ -431,3 +431,38 @@ fn small_sizes_are_not_garbled() {
     let text = screen_text(&render(&app, 59, 15));
     assert!(text.contains("terminal too small"), "{text}");
 }
+
+#[test]
+fn the_journal_highlight_stays_on_its_entry_as_new_ones_arrive() {
+    let mut app = populated_app();
+    render(&app, 80, 24);
+    let terminal = render(&app, 80, 24);
+    app.update(click(20, row_of(&terminal, "11:59:00")));
+    assert_eq!(app.journal_selected(), Some(1));
+    app.update(Message::Engine(Event::Journal(journal_entry(
+        "acme",
+        CallKind::Refresh,
+        Some(200),
+        Verdict::ok(),
+        0,
+    ))));
+    assert_eq!(app.journal_selected(), Some(2), "still globex's entry");
+    let terminal = render(&app, 80, 24);
+    let y = row_of(&terminal, "11:59:00");
+    let cell = &terminal.backend().buffer()[(3, y)];
+    assert_eq!(cell.modifier, Theme::default().selected().add_modifier);
+}
+
+#[test]
+fn keys_go_to_the_list_when_the_focused_pane_is_not_shown() {
+    let mut app = populated_app();
+    render(&app, 80, 24);
+    app.update(code(KeyCode::Tab));
+    app.update(code(KeyCode::Tab));
+    assert_eq!(app.focus(), Pane::Journal);
+    // The terminal shrinks to 60x15: no journal there.
+    render(&app, 60, 15);
+    app.update(key('j'));
+    assert_eq!(app.selected_name(), Some("globex"));
+    assert_eq!(app.journal_selected(), None);
+}

@@ -485,8 +485,7 @@ impl App {
                 Vec::new()
             }
             Message::Engine(Event::Journal(entry)) => {
-                self.journal.push_front(entry);
-                self.journal.truncate(JOURNAL_CAPACITY);
+                self.push_journal(entry);
                 Vec::new()
             }
             Message::Engine(Event::SecretNeeded(name)) => {
@@ -570,6 +569,15 @@ impl App {
                 self.on_keyring_stored(&name, error);
                 Vec::new()
             }
+        }
+    }
+
+    fn push_journal(&mut self, entry: JournalEntry) {
+        self.journal.push_front(entry);
+        self.journal.truncate(JOURNAL_CAPACITY);
+        // The highlight stays on the entry it was on, now one further down.
+        if let Some(at) = &mut self.journal_selected {
+            *at = (*at + 1).min(self.journal.len() - 1);
         }
     }
 
@@ -946,6 +954,9 @@ impl App {
         };
         let pane = if self.inspector_open {
             Pane::Inspector
+        } else if self.areas.get(self.focus).is_none() && self.areas.list.get().is_some() {
+            // The focused pane is not shown at this size (the terminal shrank): the list.
+            Pane::List
         } else {
             self.focus
         };
