@@ -100,6 +100,19 @@ impl Tmux {
             .into_owned()
     }
 
+    /// The terminal modes tmux tracks for the pane: mouse capture (any-event
+    /// tracking, SGR reports) and the alternate screen, as `"1 1 1"` when all are on.
+    fn modes(&self) -> String {
+        let out = self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "main",
+            "#{mouse_any_flag} #{mouse_sgr_flag} #{alternate_on}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     fn pane_dead(&self) -> bool {
         let out = self.run(&["list-panes", "-t", "main", "-F", "#{pane_dead}"]);
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -178,6 +191,11 @@ fn drive(tmux: &Tmux) {
         s.contains("Session: acme-prod") && s.contains("● valid") && s.contains("Journal")
     });
     assert!(!screen.contains("terminal too small"), "{screen}");
+    assert_eq!(
+        tmux.modes(),
+        "1 1 1",
+        "mouse captured on the alternate screen"
+    );
 
     tmux.keys(&["j"]);
     tmux.wait_for("j to select the next connection", |s| {
@@ -227,6 +245,7 @@ fn drive(tmux: &Tmux) {
 
     tmux.keys(&["q"]);
     tmux.wait_exit();
+    assert_eq!(tmux.modes(), "0 0 0", "mouse and screen given back on exit");
 }
 
 #[test]
