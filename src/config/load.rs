@@ -31,6 +31,7 @@ const SETTINGS_FIELDS: &[&str] = &[
     "theme",
     "notify",
     "journal_entries",
+    "mouse",
 ];
 /// Largest `journal_entries` accepted (a million entries is about a gigabyte of memory).
 const MAX_JOURNAL_ENTRIES: usize = 1_000_000;
@@ -302,6 +303,7 @@ struct RawSettings {
     theme: Option<Spanned<String>>,
     notify: Option<Spanned<String>>,
     journal_entries: Option<Spanned<i64>>,
+    mouse: Option<bool>,
 }
 
 /// One `[[connection]]` as written.
@@ -461,6 +463,7 @@ impl Checker<'_> {
             theme: None,
             notify: defaults.notify,
             journal_entries: defaults.journal_entries,
+            mouse: raw.mouse.unwrap_or(defaults.mouse),
         };
         let mut settings = settings;
         if !self.display_settings(&raw, &mut settings) {

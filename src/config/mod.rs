@@ -47,6 +47,9 @@ pub struct Settings {
     pub notify: NotifyMode,
     /// `journal_entries`: how many journal entries the TUI keeps in memory and reloads.
     pub journal_entries: usize,
+    /// `mouse = false` turns the TUI's mouse capture off (it hides the terminal's own
+    /// text selection unless Shift is held). On by default.
+    pub mouse: bool,
 }
 
 /// `notify` in `[settings]`: how the TUI calls for attention when a session
@@ -93,6 +96,7 @@ impl Default for Settings {
             theme: None,
             notify: NotifyMode::Bell,
             journal_entries: crate::journal::DEFAULT_CAPACITY,
+            mouse: true,
         }
     }
 }

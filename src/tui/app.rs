@@ -10,6 +10,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler as _;
 
 use super::TuiOptions;
+use super::focus::{Pane, PaneAreas};
 use super::form::{ConnectionForm, FormMode, FormOutcome, MaskedInput};
 use super::journal_pane::{JournalDetail, JournalView, PAGE};
 use super::message::Message;
@@ -26,15 +27,8 @@ use crate::session::{Command, Event, SessionSnapshot, SessionState};
 /// running value is `[settings] journal_entries` ([`App::journal_capacity`]).
 pub const JOURNAL_CAPACITY: usize = crate::journal::DEFAULT_CAPACITY;
 
-/// Which pane the navigation keys go to; Tab cycles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Pane {
-    /// The connection list (↑↓ move the selection).
-    #[default]
-    List,
-    /// The journal (↑↓ scroll, f/F filter, Enter details, x export).
-    Journal,
-}
+/// How long `v` shows the whole token before hiding it again.
+pub const REVEAL_SECONDS: i64 = 30;
 
 /// How long a transient status message stays up.
 const STATUS_SECONDS: i64 = 5;
@@ -166,6 +160,8 @@ const RELOAD_FAILED: &str = "The connections file changed on disk but cannot be 
 
 /// The state of the terminal UI.
 #[derive(Debug)]
+// Independent modes (help, filter typing, inspector, quit), each read on its own.
+#[allow(clippy::struct_excessive_bools)]
 pub struct App {
     /// What the header shows: `"demo"` or the config path.
     pub(crate) title: String,
@@ -238,6 +234,14 @@ pub struct App {
     journal_capacity: usize,
     /// Entries the user asked to export (oldest first), for the loop to write.
     export: Option<Vec<JournalEntry>>,
+    /// True while the full token inspector is up (`i`).
+    pub(crate) inspector_open: bool,
+    /// Until when the whole token is shown (`v`); any key hides it. Never stored anywhere.
+    pub(crate) reveal_until: Option<DateTime<Utc>>,
+    /// Lines the inspector is scrolled by.
+    pub(crate) inspector_scroll: u16,
+    /// Where the panes were drawn last, for the mouse.
+    pub(crate) areas: PaneAreas,
 }
 
 /// The themes to choose from and the one shown.
@@ -374,6 +378,10 @@ impl App {
             journal_detail: None,
             journal_capacity: config.settings.journal_entries.max(1),
             export: None,
+            inspector_open: false,
+            reveal_until: None,
+            inspector_scroll: 0,
+            areas: PaneAreas::default(),
         };
         app.select_first_visible();
         app
@@ -490,11 +498,6 @@ impl App {
     /// How many journal entries are kept in memory.
     pub fn journal_capacity(&self) -> usize {
         self.journal_capacity
-    }
-
-    /// Which pane has focus.
-    pub fn focus(&self) -> Pane {
-        self.focus
     }
 
     /// Gives `pane` the focus (Tab cycling and mouse clicks call this).
@@ -675,7 +678,7 @@ impl App {
 
     /// Moves the selection to the row `pick` chooses among the shown ones,
     /// given the current row's position (`None` when it is hidden).
-    fn move_selection(&mut self, pick: impl Fn(Option<usize>, usize) -> usize) {
+    pub(crate) fn move_selection(&mut self, pick: impl Fn(Option<usize>, usize) -> usize) {
         let rows = self.visible();
         if rows.is_empty() {
             return;
@@ -743,6 +746,13 @@ impl App {
             Message::Resize => Vec::new(),
             Message::Tick(now) => {
                 self.now = now;
+                if self.reveal_until.is_some_and(|until| until <= now) {
+                    self.reveal_until = None;
+                }
+                Vec::new()
+            }
+            Message::Mouse(event) => {
+                self.on_mouse(event);
                 Vec::new()
             }
             Message::ClipboardCopied(method) => {
@@ -938,6 +948,11 @@ impl App {
             return Vec::new();
         }
 
+        // The revealed token goes away on any key (that key does nothing else).
+        if self.reveal_until.take().is_some() {
+            return Vec::new();
+        }
+
         // Popups are modal, topmost first.
         if let Some(commands) = self.on_popup_key(key) {
             return commands;
@@ -976,20 +991,25 @@ impl App {
 
         let selected = self.selected_name().map(str::to_owned);
         match key.code {
+            KeyCode::Esc if self.inspector_open => self.inspector_open = false,
             KeyCode::Esc if !self.filter.value().is_empty() => {
                 self.filter = Input::default();
                 self.select_first_visible();
             }
             KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
             KeyCode::Char('?') => self.help_open = true,
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.move_selection(|at, _| at.map_or(0, |i| i.saturating_sub(1)));
+            KeyCode::Tab => self.cycle_focus(true),
+            KeyCode::BackTab => self.cycle_focus(false),
+            KeyCode::Char('i') => {
+                self.inspector_open = !self.inspector_open;
+                self.inspector_scroll = 0;
             }
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.move_selection(|at, _| at.map_or(0, |i| i + 1));
-            }
-            KeyCode::Home | KeyCode::Char('g') => self.move_selection(|_, _| 0),
-            KeyCode::End | KeyCode::Char('G') => self.move_selection(|_, len| len - 1),
+            KeyCode::Char('v') => self.reveal_selected(),
+            KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::Char('j' | 'k' | 'g' | 'G')
+            | KeyCode::Home
+            | KeyCode::End => self.move_in_focus(key.code),
             KeyCode::Char('A') if !self.connections.is_empty() => return vec![Command::StartAll],
             KeyCode::Char('/') => self.filter_typing = true,
             KeyCode::Char('s') => {
@@ -1023,16 +1043,11 @@ impl App {
         Vec::new()
     }
 
-    /// Tab, and the keys the journal takes while it has focus (`None`: not taken).
+    /// The keys the journal takes while it has focus and is shown (`None`: not taken;
+    /// Tab and the movement keys are [`App::cycle_focus`] and [`App::move_in_focus`]).
     fn on_focus_key(&mut self, key: KeyEvent) -> Option<Vec<Command>> {
-        if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
-            self.focus = match self.focus {
-                Pane::List => Pane::Journal,
-                Pane::Journal => Pane::List,
-            };
-            return Some(Vec::new());
-        }
-        if self.focus != Pane::Journal {
+        if self.focus != Pane::Journal || self.inspector_open || self.areas.journal.get().is_none()
+        {
             return None;
         }
         let len = self.visible_journal().len();
@@ -1282,6 +1297,79 @@ impl App {
                 true,
             ),
         }
+    }
+
+    /// `j`/`k`/`g`/`G` (and arrows, Home, End) in the focused pane: the list
+    /// (and the meter, which follows it) moves the selection, the inspector and
+    /// the journal scroll.
+    fn move_in_focus(&mut self, code: KeyCode) {
+        let (down, ends) = match code {
+            KeyCode::Down | KeyCode::Char('j') => (true, false),
+            KeyCode::Up | KeyCode::Char('k') => (false, false),
+            KeyCode::End | KeyCode::Char('G') => (true, true),
+            _ => (false, true),
+        };
+        let pane = if self.inspector_open {
+            Pane::Inspector
+        } else if self.areas.get(self.focus).is_none() && self.areas.list.get().is_some() {
+            // The focused pane is not shown at this size (the terminal shrank): the list.
+            Pane::List
+        } else {
+            self.focus
+        };
+        match pane {
+            Pane::List | Pane::Meter => {
+                let before = self.selected;
+                match (down, ends) {
+                    (false, false) => {
+                        self.move_selection(|at, _| at.map_or(0, |i| i.saturating_sub(1)));
+                    }
+                    (true, false) => self.move_selection(|at, _| at.map_or(0, |i| i + 1)),
+                    (false, true) => self.move_selection(|_, _| 0),
+                    (true, true) => self.move_selection(|_, len| len - 1),
+                }
+                if self.selected != before {
+                    self.reset_inspector();
+                }
+            }
+            Pane::Inspector => match (down, ends) {
+                (false, true) => self.inspector_scroll = 0,
+                (true, true) => self.scroll_inspector(isize::from(i16::MAX)),
+                (down, false) => self.scroll_inspector(if down { 1 } else { -1 }),
+            },
+            Pane::Journal => match (down, ends) {
+                (false, true) => self.journal_view.home(),
+                (true, true) => self.move_journal(isize::MAX),
+                (down, false) => self.move_journal(if down { 1 } else { -1 }),
+            },
+        }
+    }
+
+    /// `v`: shows the selected token in full for [`REVEAL_SECONDS`], for terminals
+    /// where the OSC 52 copy does not reach the clipboard.
+    fn reveal_selected(&mut self) {
+        let has_token = self
+            .selection()
+            .and_then(|(_, s)| s)
+            .is_some_and(|s| s.token.is_some());
+        if has_token {
+            self.reveal_until = Some(self.now + chrono::Duration::seconds(REVEAL_SECONDS));
+        } else {
+            self.set_status(
+                "no token to reveal (Enter starts the connection)".to_owned(),
+                true,
+            );
+        }
+    }
+
+    /// True while the whole token is shown.
+    pub fn revealing(&self) -> bool {
+        self.reveal_until.is_some()
+    }
+
+    /// True while the full token inspector is up.
+    pub fn inspector_open(&self) -> bool {
+        self.inspector_open
     }
 
     /// The selected connection and its latest snapshot.

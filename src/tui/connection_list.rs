@@ -117,6 +117,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .position(|&i| Some(i) == app.selected_index());
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
+    // The mouse maps a clicked row through the scroll offset the table chose.
+    app.areas.list_offset.set(state.offset());
 }
 
 /// No connections yet: how to add one.
@@ -151,7 +153,7 @@ fn list_block(app: &App, count: String) -> Block<'static> {
     let theme = &app.theme;
     let mut block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(true))
+        .border_style(theme.border(app.focus == super::Pane::List))
         .title(Span::styled(count, theme.title()));
     if app.connections.len() > 1 {
         block = block.title(

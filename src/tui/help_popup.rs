@@ -9,26 +9,22 @@ use super::App;
 
 /// Every key and what it does, in the order the help lists them.
 pub const KEYS: &[(&str, &str)] = &[
-    ("↑/↓ j/k", "move in the connection list"),
-    ("g/G", "first / last connection"),
+    ("↑↓ j/k g/G", "move / first / last in the focused pane"),
+    (
+        "Tab/Shift-Tab",
+        "next/previous pane; journal: f/F filter, Enter, x",
+    ),
+    ("i / v", "token inspector / show the whole token for 30s"),
+    ("mouse", "click selects, wheel scrolls, Shift+drag copies"),
     ("Enter", "start the selected connection (or retry it now)"),
-    ("r", "refresh the selected token now"),
-    ("R", "refresh now even while the rate limit holds it"),
-    ("x", "stop the selected connection and forget its token"),
-    ("A", "start all connections"),
+    ("r / R", "refresh the token now / even while rate limited"),
+    ("x / A", "stop the selected connection / start all"),
     ("c", "copy the selected token to the clipboard (OSC 52)"),
     ("a / e", "add a connection / edit the selected one"),
     ("d / D", "delete (asks first) / duplicate the selected one"),
     ("/", "filter by name, group, database, user (Esc clears)"),
-    ("s", "sort by group, name, time left, state"),
-    ("t", "next theme (shown in the status line)"),
-    // One line for the journal, so the help still fits 80x24 (README has the details).
-    (
-        "Tab",
-        "journal: ↑↓ scroll, f/F filter, Enter detail, x export",
-    ),
-    ("?", "show or hide this help"),
-    ("q Esc Ctrl-C", "quit (Esc closes this help first)"),
+    ("s / t", "sort: group, name, time left, state / next theme"),
+    ("? / q", "this help / quit (Esc closes the help first)"),
 ];
 
 /// Draws the overlay centred over `area`.

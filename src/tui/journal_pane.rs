@@ -146,6 +146,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
     let mut state = TableState::default()
         .with_selected(focused.then_some(app.journal_view.selected.min(visible.len() - 1)));
     frame.render_stateful_widget(table, area, &mut state);
+    // The mouse maps a clicked row through the offset the table chose.
+    app.areas.journal_offset.set(state.offset());
 }
 
 /// A label and a value on one line.

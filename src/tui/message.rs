@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{Event as TermEvent, KeyEvent, KeyEventKind};
+use crossterm::event::{
+    Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use crate::config::{Config, FieldError};
 use crate::session::Event;
@@ -18,6 +20,8 @@ pub enum Message {
     Engine(Event),
     /// A key was pressed.
     Key(KeyEvent),
+    /// A mouse click or wheel turn (moves and drags are not passed on).
+    Mouse(MouseEvent),
     /// The terminal was resized; the next frame lays out afresh.
     Resize,
     /// The clock moved on: countdowns are computed from this instant.
@@ -65,12 +69,23 @@ pub enum Message {
 
 impl Message {
     /// The message for a terminal event, or `None` for events the UI ignores
-    /// (mouse, focus, paste, key releases).
+    /// (mouse moves and drags, focus, paste, key releases).
     pub fn from_terminal(event: &TermEvent) -> Option<Self> {
         match event {
             // Windows reports releases too; acting on them would double every key.
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Self::Key(*key)),
             TermEvent::Resize(..) => Some(Self::Resize),
+            // Moves would redraw for nothing; only clicks and the wheel act.
+            TermEvent::Mouse(mouse)
+                if matches!(
+                    mouse.kind,
+                    MouseEventKind::Down(MouseButton::Left)
+                        | MouseEventKind::ScrollUp
+                        | MouseEventKind::ScrollDown
+                ) =>
+            {
+                Some(Self::Mouse(*mouse))
+            }
             _ => None,
         }
     }

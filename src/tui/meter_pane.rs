@@ -3,15 +3,40 @@
 //! A server that sends no `X-RateLimit-*` headers has no limit we know of:
 //! that reads "no limit reported", never zero.
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 
 use super::App;
 use super::format::{ago, until};
 use super::widgets::bar;
 use crate::act::Meter;
+use crate::journal::JournalEntry;
+
+/// Minutes the sparkline covers.
+pub const SPARK_MINUTES: usize = 60;
+
+/// Calls of `connection` per minute over the last hour before `now`, oldest
+/// minute first: the last bucket holds the calls of the last 60 seconds, the
+/// first those of 59..60 minutes ago. Entries in the future (a clock step) count
+/// in the last bucket; older ones are left out.
+pub fn calls_per_minute<'a>(
+    journal: impl IntoIterator<Item = &'a JournalEntry>,
+    connection: &str,
+    now: DateTime<Utc>,
+) -> [u64; SPARK_MINUTES] {
+    let mut buckets = [0u64; SPARK_MINUTES];
+    for entry in journal.into_iter().filter(|e| e.connection == connection) {
+        let minutes_ago =
+            usize::try_from((now - entry.at).num_seconds().max(0) / 60).unwrap_or(usize::MAX);
+        if minutes_ago < SPARK_MINUTES {
+            buckets[SPARK_MINUTES - 1 - minutes_ago] += 1;
+        }
+    }
+    buckets
+}
 
 /// The words for a reading: "13 used of 100 · 87 left · resets in 42s".
 fn describe(app: &App, meter: &Meter) -> Vec<Span<'static>> {
@@ -67,13 +92,13 @@ pub fn summary_line(app: &App, meter: Option<&Meter>) -> Line<'static> {
 /// Draws the meter pane into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let meter = app
-        .selection()
+    let selection = app.selection();
+    let meter = selection
         .and_then(|(_, s)| s)
         .and_then(|s| s.meter.as_ref());
     let block = Block::default()
         .borders(Borders::ALL)
-        .border_style(theme.border(false))
+        .border_style(theme.border(app.focus == super::Pane::Meter))
         .title(Span::styled(" Rate limit ", theme.title()));
     let inner_width = area.width.saturating_sub(2);
 
@@ -112,10 +137,83 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             lines
         }
     };
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // The sparkline takes the bottom rows when there is room for text above it.
+    let spark_rows = if inner.height >= 7 { 3 } else { 0 };
+    let [text, label, spark] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(u16::from(spark_rows > 0)),
+        Constraint::Length(spark_rows),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    let Some((info, _)) = selection else { return };
+    if spark_rows == 0 {
+        return;
+    }
+    let counts = calls_per_minute(&app.journal, &info.name, app.now);
+    let total: u64 = counts.iter().sum();
+    let peak = counts.iter().copied().max().unwrap_or(0);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+        Paragraph::new(Line::styled(
+            format!(
+                "calls/min, last hour: {total} call{}, peak {peak}/min",
+                if total == 1 { "" } else { "s" }
+            ),
+            theme.muted(),
+        )),
+        label,
     );
+    // The newest minutes at the right edge, as many as fit.
+    let fit = usize::from(spark.width).min(SPARK_MINUTES);
+    frame.render_widget(
+        Sparkline::default()
+            .data(&counts[SPARK_MINUTES - fit..])
+            .max(peak.max(1))
+            .style(theme.gauge()),
+        spark,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::act::{CallKind, Verdict};
+    use chrono::TimeZone as _;
+
+    fn entry(connection: &str, secs_ago: i64, now: DateTime<Utc>) -> JournalEntry {
+        JournalEntry {
+            at: now - chrono::Duration::seconds(secs_ago),
+            connection: connection.into(),
+            call: CallKind::Refresh,
+            status: Some(200),
+            reason: None,
+            latency: std::time::Duration::from_millis(5),
+            verdict: Verdict::ok(),
+            meter: None,
+            rule: "r".into(),
+            url: String::new(),
+            detail: crate::act::HttpDetail::default(),
+        }
+    }
+
+    #[test]
+    fn calls_fall_into_minute_buckets_of_the_last_hour() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 0).unwrap();
+        let journal = [
+            entry("a", 0, now),
+            entry("a", 59, now),
+            entry("a", 60, now),
+            entry("b", 30, now),
+            entry("a", 59 * 60 + 59, now),
+            entry("a", 3600, now),
+            entry("a", -5, now),
+        ];
+        let counts = calls_per_minute(&journal, "a", now);
+        assert_eq!(counts[SPARK_MINUTES - 1], 3, "last minute: 0s, 59s, future");
+        assert_eq!(counts[SPARK_MINUTES - 2], 1, "60s ago");
+        assert_eq!(counts[0], 1, "59m59s ago is the oldest bucket; 60m is out");
+        assert_eq!(counts.iter().sum::<u64>(), 5);
+    }
 }

@@ -21,9 +21,11 @@
 pub mod app;
 pub mod clipboard;
 pub mod connection_list;
+pub mod focus;
 pub mod form;
 pub mod format;
 pub mod help_popup;
+pub mod inspector;
 pub mod journal_pane;
 pub mod message;
 pub mod meter_pane;
@@ -48,6 +50,7 @@ use futures::StreamExt as _;
 use tokio::time::MissedTickBehavior;
 
 pub use app::App;
+pub use focus::Pane;
 pub use message::Message;
 pub use theme::Theme;
 
@@ -91,7 +94,7 @@ pub struct DrawnFrame {
 /// Must run inside a tokio runtime. The terminal is restored on return, on
 /// error and on panic.
 pub async fn run(config: Config, options: TuiOptions) -> anyhow::Result<()> {
-    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut guard = terminal::TerminalGuard::enter_with(config.settings.mouse)?;
     let result = run_loop(
         &mut guard.terminal,
         EventStream::new(),

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::App;
+use super::focus::Pane;
 use super::format::truncate;
 use crate::session::SessionState;
 
@@ -47,7 +48,34 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
 
-    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut keys = keys_now(app);
+
+    // What does not fit goes, last first; help and quit always stay (they
+    // come right after the connection keys, so those go first).
+    let width = |keys: &[(&str, &str)]| -> usize {
+        1 + keys
+            .iter()
+            .map(|(k, w)| k.chars().count() + w.chars().count() + 3)
+            .sum::<usize>()
+    };
+    while keys.len() > 2 && width(&keys) > usize::from(area.width) {
+        let drop = keys
+            .iter()
+            .rposition(|(k, _)| !matches!(*k, "?" | "q"))
+            .unwrap_or(keys.len() - 1);
+        keys.remove(drop);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in keys {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::styled(format!(" {what}  "), theme.muted()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that apply now, most useful first (what does not fit is cut from the end).
+fn keys_now(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut keys: Vec<(&'static str, &'static str)> = Vec::new();
     if app.prompt.is_some() {
         keys.extend([("Enter", "start with this password"), ("Esc", "cancel")]);
     } else if app.notice.is_some() {
@@ -72,14 +100,35 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         keys.extend([("↑↓", "scroll"), ("Esc", "close")]);
     } else if app.help_open {
         keys.extend([("?/Esc", "close help"), ("q", "quit")]);
-    } else if app.journal_focused() {
+    } else if app.reveal_until.is_some() {
+        keys.push(("any key", "hides the token"));
+    } else if app.inspector_open {
         keys.extend([
+            ("↑↓", "scroll"),
+            ("i/Esc", "close inspector"),
+            ("v", "reveal token"),
+            ("c", "copy token"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if let (Pane::Inspector, Some(_)) = (app.focus, app.selection()) {
+        keys.extend([
+            ("Tab", "next pane"),
+            ("↑↓", "scroll"),
+            ("i", "inspect"),
+            ("v", "reveal token"),
+            ("c", "copy token"),
+            ("?", "help"),
+            ("q", "quit"),
+        ]);
+    } else if let (Pane::Journal, false) = (app.focus, app.journal.is_empty()) {
+        keys.extend([
+            ("Tab", "next pane"),
             ("↑↓", "scroll"),
             ("Enter", "details"),
             ("f", "this connection"),
             ("F", "failures"),
             ("x", "export"),
-            ("Tab", "list"),
             ("?", "help"),
             ("q", "quit"),
         ]);
@@ -102,7 +151,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         keys.push(("A", "start all"));
         if has_token {
             keys.push(("c", "copy token"));
+            keys.push(("i", "inspect"));
         }
+        keys.push(("Tab", "next pane"));
         keys.extend([
             ("a/e/d", "add/edit/delete"),
             ("/", "filter"),
@@ -116,25 +167,5 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         keys.extend([("/", "filter"), ("?", "help"), ("q", "quit")]);
     }
 
-    // What does not fit goes, last first; help and quit always stay (they
-    // come right after the connection keys, so those go first).
-    let width = |keys: &[(&str, &str)]| -> usize {
-        1 + keys
-            .iter()
-            .map(|(k, w)| k.chars().count() + w.chars().count() + 3)
-            .sum::<usize>()
-    };
-    while keys.len() > 2 && width(&keys) > usize::from(area.width) {
-        let drop = keys
-            .iter()
-            .rposition(|(k, _)| !matches!(*k, "?" | "q"))
-            .unwrap_or(keys.len() - 1);
-        keys.remove(drop);
-    }
-    let mut spans = vec![Span::raw(" ")];
-    for (key, what) in keys {
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::styled(format!(" {what}  "), theme.muted()));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    keys
 }

@@ -6,6 +6,7 @@ use std::thread::ThreadId;
 
 use anyhow::Context as _;
 use crossterm::cursor::Show;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -45,6 +46,13 @@ impl TerminalGuard {
     /// message prints; call this from the thread that drives the UI (the
     /// runtime's `block_on`, not a spawned task that may move between threads).
     pub fn enter() -> anyhow::Result<Self> {
+        Self::enter_with(false)
+    }
+
+    /// As [`TerminalGuard::enter`], also capturing the mouse when `mouse` is true
+    /// (clicks and the wheel then reach the app; the terminal's own selection
+    /// needs Shift+drag). The capture ends on drop and on panic.
+    pub fn enter_with(mouse: bool) -> anyhow::Result<Self> {
         // Check before touching anything, so a redirected run leaves no escape codes behind.
         if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
             anyhow::bail!(
@@ -56,7 +64,7 @@ impl TerminalGuard {
         set_ui_thread(Some(std::thread::current().id()));
         let guard = enable_raw_mode()
             .context("entering raw mode")
-            .and_then(|()| Self::finish_enter());
+            .and_then(|()| Self::finish_enter(mouse));
         if guard.is_err() {
             restore();
             set_ui_thread(None);
@@ -64,8 +72,11 @@ impl TerminalGuard {
         guard
     }
 
-    fn finish_enter() -> anyhow::Result<Self> {
+    fn finish_enter(mouse: bool) -> anyhow::Result<Self> {
         execute!(io::stdout(), EnterAlternateScreen).context("entering the alternate screen")?;
+        if mouse {
+            execute!(io::stdout(), EnableMouseCapture).context("capturing the mouse")?;
+        }
         let terminal =
             Terminal::new(CrosstermBackend::new(io::stdout())).context("opening the terminal")?;
         Ok(Self { terminal })
@@ -79,11 +90,17 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Leaves the alternate screen and raw mode and shows the cursor; errors are
+/// Ends mouse capture, leaves the alternate screen and raw mode and shows the cursor
+/// (ending a capture that was never started is harmless); errors are
 /// ignored because this runs on the way out, when nothing better can be done.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        Show
+    );
 }
 
 /// Chains a hook that restores the terminal before the previous hook prints

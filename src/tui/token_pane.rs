@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
     let Some((info, snapshot)) = app.selection() else {
         let block = Block::default()
             .borders(Borders::ALL)
-            .border_style(theme.border(false))
+            .border_style(theme.border(app.focus == super::Pane::Inspector))
             .title(Span::styled(" Session ", theme.title()));
         let text = Line::styled("No connection selected.", theme.muted());
         frame.render_widget(Paragraph::new(text).block(block), area);
@@ -32,7 +32,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
     };
 
     let accent = info.color.as_deref().and_then(parse_color);
-    let border = if accent.is_some() {
+    let border = if app.focus == super::Pane::Inspector {
+        theme.border(true)
+    } else if accent.is_some() {
         theme.connection(accent)
     } else {
         theme.border(false)
@@ -55,9 +57,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, with_meter: bool) {
     }
     push_connection(app, info, snapshot, &mut lines);
 
+    // Scrolls when focused (j/k); wrapped lines are not counted, so the last
+    // line can be reached but never scrolled far past.
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let max_scroll = total.saturating_sub(area.height.saturating_sub(2));
+    app.areas.inspector_max_scroll.set(max_scroll);
     let paragraph = Paragraph::new(lines)
         .block(block)
-        .wrap(Wrap { trim: false });
+        .wrap(Wrap { trim: false })
+        .scroll((app.inspector_scroll.min(max_scroll), 0));
     frame.render_widget(paragraph, area);
 }
 

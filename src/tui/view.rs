@@ -5,8 +5,10 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
+use super::focus::Pane;
 use super::{
-    App, connection_list, help_popup, journal_pane, meter_pane, popup, status_bar, token_pane,
+    App, connection_list, help_popup, inspector, journal_pane, meter_pane, popup, status_bar,
+    token_pane,
 };
 
 /// The smallest terminal the UI draws in.
@@ -22,6 +24,7 @@ impl App {
     /// Draws the whole screen. Reads state, changes nothing.
     pub fn render(&self, frame: &mut Frame) {
         let area = frame.area();
+        self.areas.clear();
         if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
             render_too_small(self, frame, area);
             return;
@@ -34,12 +37,20 @@ impl App {
         ])
         .areas(area);
         status_bar::render_header(self, frame, header);
-        if area.width >= WIDE_MIN_WIDTH && area.height >= WIDE_MIN_HEIGHT {
-            render_wide(self, frame, body);
-        } else {
-            render_compact(self, frame, body);
+        let wide = area.width >= WIDE_MIN_WIDTH && area.height >= WIDE_MIN_HEIGHT;
+        match (self.inspector_open, wide) {
+            (true, true) => render_wide_inspector(self, frame, body),
+            (true, false) => {
+                self.areas.set(Pane::Inspector, body);
+                inspector::render(self, frame, body);
+            }
+            (false, true) => render_wide(self, frame, body),
+            (false, false) => render_compact(self, frame, body),
         }
         status_bar::render(self, frame, status);
+        if self.reveal_until.is_some() {
+            inspector::render_reveal(self, frame, body);
+        }
 
         // Popups, bottom to top (the key handling is modal in the reverse order).
         if let Some(form) = &self.form {
@@ -71,30 +82,70 @@ fn render_wide(app: &App, frame: &mut Frame, area: Rect) {
         Layout::horizontal([Constraint::Percentage(40), Constraint::Fill(1)]).areas(top);
     let [meter, journal] =
         Layout::horizontal([Constraint::Length(48), Constraint::Fill(1)]).areas(bottom);
+    record(
+        app,
+        [
+            (Pane::List, list),
+            (Pane::Inspector, session),
+            (Pane::Meter, meter),
+            (Pane::Journal, journal),
+        ],
+    );
     connection_list::render(app, frame, list);
     token_pane::render(app, frame, session, false);
     meter_pane::render(app, frame, meter);
     journal_pane::render(app, frame, journal, true);
 }
 
+/// The list beside the full inspector.
+fn render_wide_inspector(app: &App, frame: &mut Frame, area: Rect) {
+    let [list, inspector] =
+        Layout::horizontal([Constraint::Percentage(35), Constraint::Fill(1)]).areas(area);
+    record(app, [(Pane::List, list), (Pane::Inspector, inspector)]);
+    connection_list::render(app, frame, list);
+    inspector::render(app, frame, inspector);
+}
+
+/// Remembers where the panes go, for the mouse and for `Tab`.
+fn record<const N: usize>(app: &App, panes: [(Pane, Rect); N]) {
+    for (pane, area) in panes {
+        app.areas.set(pane, area);
+    }
+}
+
+/// Below this body height the compact layout leaves the journal out: a journal of
+/// one or two rows next to a cut-off session pane helps nobody (Tab skips it).
+const COMPACT_JOURNAL_MIN_BODY: u16 = 18;
+
 /// List, session (with a meter line) and a short journal, stacked.
 fn render_compact(app: &App, frame: &mut Frame, area: Rect) {
+    let with_journal = area.height >= COMPACT_JOURNAL_MIN_BODY;
+    // Short terminals show fewer list rows (the list scrolls with the selection).
+    let max_rows = if with_journal { 5 } else { 3 };
     #[allow(clippy::cast_possible_truncation)] // clamped to a handful of rows
     let list_height = if app.connections.is_empty() {
         8
     } else {
-        app.visible().len().clamp(1, 5) as u16 + 3
+        app.visible().len().clamp(1, max_rows) as u16 + 3
     };
-    let journal_height = if area.height >= 20 { 6 } else { 4 };
+    let journal_height = match area.height {
+        h if h >= 26 => 8,
+        h if h >= COMPACT_JOURNAL_MIN_BODY => 6,
+        _ => 0,
+    };
     let [list, session, journal] = Layout::vertical([
         Constraint::Length(list_height),
         Constraint::Min(5),
         Constraint::Length(journal_height),
     ])
     .areas(area);
+    record(app, [(Pane::List, list), (Pane::Inspector, session)]);
     connection_list::render(app, frame, list);
     token_pane::render(app, frame, session, true);
-    journal_pane::render(app, frame, journal, false);
+    if with_journal {
+        app.areas.set(Pane::Journal, journal);
+        journal_pane::render(app, frame, journal, false);
+    }
 }
 
 /// A clear message instead of a garbled layout.
