@@ -58,10 +58,10 @@ fn app_with(n: i64) -> App {
 }
 
 #[test]
-fn tab_gives_the_journal_focus_and_arrows_then_scroll_it_not_the_list() {
+fn shift_tab_gives_the_journal_focus_and_arrows_then_scroll_it_not_the_list() {
     let mut app = app_with(20);
     let list_selection = app.selected();
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     assert!(app.journal_focused());
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Char('j'));
@@ -89,7 +89,7 @@ fn tab_gives_the_journal_focus_and_arrows_then_scroll_it_not_the_list() {
 #[test]
 fn a_scrolled_selection_stays_on_its_entry_when_new_ones_arrive() {
     let mut app = app_with(4);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
     let before = app.selected_journal_entry().unwrap().clone();
@@ -109,7 +109,7 @@ fn a_scrolled_selection_stays_on_its_entry_when_new_ones_arrive() {
 fn f_keeps_the_selected_connection_and_capital_f_keeps_failures() {
     let mut app = app_with(6);
     let selected = app.selected_name().unwrap().to_owned();
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Char('f'));
     let visible = app.visible_journal();
     assert!(!visible.is_empty());
@@ -137,7 +137,7 @@ fn f_keeps_the_selected_connection_and_capital_f_keeps_failures() {
 #[test]
 fn enter_opens_the_detail_and_esc_closes_it() {
     let mut app = app_with(2);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Home);
     press(&mut app, KeyCode::Enter);
     let detail = app.journal_detail().expect("the detail is open");
@@ -159,7 +159,7 @@ fn enter_opens_the_detail_and_esc_closes_it() {
 #[test]
 fn detail_view_80x24() {
     let mut app = app_with(2);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Enter);
     insta::assert_snapshot!(render(&app, 80, 24).backend());
 }
@@ -167,7 +167,7 @@ fn detail_view_80x24() {
 #[test]
 fn detail_view_200x50() {
     let mut app = app_with(2);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Enter);
     insta::assert_snapshot!(render(&app, 200, 50).backend());
 }
@@ -175,7 +175,7 @@ fn detail_view_200x50() {
 #[test]
 fn journal_focused_with_failures_only_200x50() {
     let mut app = app_with(6);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Char('F'));
     press(&mut app, KeyCode::Down);
     insta::assert_snapshot!(render(&app, 200, 50).backend());
@@ -184,7 +184,7 @@ fn journal_focused_with_failures_only_200x50() {
 #[test]
 fn x_exports_exactly_the_visible_entries_oldest_first_owner_only() {
     let mut app = app_with(6);
-    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
     press(&mut app, KeyCode::Char('F'));
     let mut expected: Vec<String> = app
         .visible_journal()

@@ -1046,8 +1046,10 @@ impl App {
     /// The keys the journal takes while it has focus and is shown (`None`: not taken;
     /// Tab and the movement keys are [`App::cycle_focus`] and [`App::move_in_focus`]).
     fn on_focus_key(&mut self, key: KeyEvent) -> Option<Vec<Command>> {
-        if self.focus != Pane::Journal || self.inspector_open || self.areas.journal.get().is_none()
-        {
+        // Not shown at this size (the terminal shrank): keys go to the list. Before
+        // the first frame nothing is drawn yet and the journal counts as shown.
+        let hidden = self.areas.journal.get().is_none() && !self.areas.shown().is_empty();
+        if self.focus != Pane::Journal || self.inspector_open || hidden {
             return None;
         }
         let len = self.visible_journal().len();

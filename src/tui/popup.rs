@@ -70,7 +70,11 @@ pub fn render_notice(theme: &Theme, frame: &mut Frame, area: Rect, notice: &Noti
         } else {
             ratatui::style::Style::default()
         };
-        lines.push(Line::styled(text.clone(), style));
+        // A config error has one line per problem: keep them apart.
+        lines.extend(
+            text.lines()
+                .map(|line| Line::styled(line.to_owned(), style)),
+        );
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![

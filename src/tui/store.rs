@@ -156,12 +156,17 @@ impl ConfigStore {
             Err(SaveError::ChangedOnDisk { .. }) => {
                 // Someone else's change wins; the user's edit stays in the form.
                 self.doc = ConfigDocument::load(&self.path).ok();
-                let reloaded = self.reload().ok();
+                let reloaded = self.reload();
+                let now = match &reloaded {
+                    Ok(_) => "actsm has reloaded it".to_owned(),
+                    Err(e) => format!("it does not load now ({e}), so actsm keeps what it had"),
+                };
+                let reloaded = reloaded.ok();
                 Message::EditFailed {
                     error: format!(
                         "{} changed on disk since actsm loaded it, so nothing was written. \
-                         actsm has reloaded it; your edit is kept in the form: press Enter \
-                         to apply it again, or Esc to drop it.",
+                         {now}; your edit is kept in the form: press Enter to apply it again, \
+                         or Esc to drop it.",
                         self.path.display()
                     ),
                     field_errors: Vec::new(),
