@@ -209,15 +209,13 @@ fn drive(tmux: &Tmux) {
 
     tmux.keys(&["?"]);
     tmux.wait_for("the help with every key", |s| {
-        s.contains("Help: ? or Esc closes")
+        s.contains("Esc closes ─")
             && ["Tab/Shift-Tab", "i / v", "mouse", "start all", "next theme"]
                 .iter()
                 .all(|key| s.contains(key))
     });
     tmux.keys(&["Escape"]);
-    tmux.wait_for("Esc to close the help", |s| {
-        !s.contains("Help: ? or Esc closes")
-    });
+    tmux.wait_for("Esc to close the help", |s| !s.contains("Esc closes ─"));
 
     tmux.keys(&["i"]);
     tmux.wait_for("the inspector with the masked token and the times", |s| {

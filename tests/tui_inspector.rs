@@ -471,3 +471,40 @@ fn keys_go_to_the_list_when_the_focused_pane_is_not_shown() {
         "the hidden journal did not move"
     );
 }
+
+/// Moving up inside a scrolled list moves the highlight, not the view.
+#[test]
+fn the_list_view_stays_still_while_the_selection_moves_inside_it() {
+    let mut config = config();
+    let template = config.connections[1].clone();
+    for i in 0..12 {
+        let mut more = template.clone();
+        more.name = format!("client-{i:02}");
+        config.connections.push(more);
+    }
+    let mut app = App::new(&config, &options());
+    app.update(Message::Tick(now()));
+    // The first connection row shown at 80x24 (the list is at most 5 rows there).
+    let top_row = |app: &App| {
+        screen_text(&render(app, 80, 24))
+            .lines()
+            .nth(3)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    app.update(key('G'));
+    let scrolled = top_row(&app);
+    assert!(
+        !scrolled.contains("acme"),
+        "the view scrolled to the end: {scrolled}"
+    );
+    app.update(key('k'));
+    app.update(key('k'));
+    assert_eq!(
+        top_row(&app),
+        scrolled,
+        "k inside the window does not scroll it"
+    );
+    app.update(key('g'));
+    assert!(top_row(&app).contains("acme"));
+}

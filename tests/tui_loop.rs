@@ -142,7 +142,7 @@ async fn keys_are_handled_and_drawn_while_a_server_hangs() {
     // `?` opens the help overlay.
     key(&input_tx, '?');
     let help = frame_where(&mut frames, "the help overlay", |t| {
-        t.contains("Help: ? or Esc closes")
+        t.contains("Esc closes ─")
     })
     .await;
     assert!(help.number > moved.number);

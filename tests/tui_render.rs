@@ -282,3 +282,20 @@ fn no_color_theme_paints_no_colours_but_keeps_the_selection_visible() {
             .any(|c| c.fg == Color::Red)
     );
 }
+
+#[test]
+fn help_scrolls_when_it_does_not_fit() {
+    let mut app = populated_app();
+    app.update(key('?'));
+    let text = screen_text(&render(&app, 60, 15));
+    assert!(text.contains("↑↓ scroll"), "{text}");
+    assert!(!text.contains("password is plain text"), "{text}");
+    app.update(key('G'));
+    let text = screen_text(&render(&app, 60, 15));
+    assert!(
+        text.contains("password is plain text"),
+        "the last line is reachable: {text}"
+    );
+    app.update(key('g'));
+    assert!(screen_text(&render(&app, 60, 15)).contains("move / first / last"));
+}

@@ -87,14 +87,22 @@ fn help_toggles_and_is_modal() {
 }
 
 #[test]
-fn q_esc_and_ctrl_c_quit() {
+fn q_and_ctrl_c_quit_but_esc_never_does() {
     let mut app = populated_app();
     ch(&mut app, 'q');
     assert!(app.should_quit());
 
+    // Esc twice "to be sure" must not stop every session.
     let mut app = populated_app();
+    press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Esc);
-    assert!(app.should_quit());
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.should_quit());
+    assert_eq!(
+        app.focus(),
+        actsm::tui::Pane::List,
+        "Esc backs out to the list"
+    );
 
     let mut app = populated_app();
     app.update(Message::Key(KeyEvent::new(

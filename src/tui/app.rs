@@ -178,6 +178,8 @@ pub struct App {
     pub(crate) selected: usize,
     /// Whether the help overlay is up.
     pub(crate) help_open: bool,
+    /// Lines the help overlay is scrolled by (clamped when drawn).
+    pub(crate) help_scroll: u16,
     /// The list filter as typed (`/`).
     pub(crate) filter: Input,
     /// True while keys go into the filter.
@@ -346,6 +348,7 @@ impl App {
             journal: VecDeque::new(),
             selected: 0,
             help_open: false,
+            help_scroll: 0,
             filter: Input::default(),
             filter_typing: false,
             sort: SortKey::default(),
@@ -958,13 +961,9 @@ impl App {
             return commands;
         }
 
-        // The help overlay is modal: it only closes (or the app quits).
+        // The help overlay is modal: it scrolls, closes, or the app quits.
         if self.help_open {
-            match key.code {
-                KeyCode::Char('?') | KeyCode::Esc => self.help_open = false,
-                KeyCode::Char('q') => self.quit = true,
-                _ => {}
-            }
+            self.on_help_key(key.code);
             return Vec::new();
         }
 
@@ -996,7 +995,11 @@ impl App {
                 self.filter = Input::default();
                 self.select_first_visible();
             }
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Char('q') => self.quit = true,
+            // Esc backs out (to the list) and never quits: pressed twice "to be
+            // sure" it must not stop every session.
+            KeyCode::Esc if self.focus != Pane::List => self.focus = Pane::List,
+            KeyCode::Esc => self.set_status("q quits".to_owned(), false),
             KeyCode::Char('?') => self.help_open = true,
             KeyCode::Tab => self.cycle_focus(true),
             KeyCode::BackTab => self.cycle_focus(false),
@@ -1041,6 +1044,25 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+
+    /// A key under the help overlay: scroll, close, or quit.
+    fn on_help_key(&mut self, code: KeyCode) {
+        let scroll = &mut self.help_scroll;
+        match code {
+            KeyCode::Char('?') | KeyCode::Esc => {
+                self.help_open = false;
+                *scroll = 0;
+            }
+            KeyCode::Char('q') => self.quit = true,
+            KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+            KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+            KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+            KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+            KeyCode::Home | KeyCode::Char('g') => *scroll = 0,
+            KeyCode::End | KeyCode::Char('G') => *scroll = u16::MAX,
+            _ => {}
+        }
     }
 
     /// The keys the journal takes while it has focus and is shown (`None`: not taken;

@@ -115,7 +115,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let selected = rows_shown
         .iter()
         .position(|&i| Some(i) == app.selected_index());
-    let mut state = TableState::default().with_selected(selected);
+    // Starting from the last frame's offset keeps the view still while the
+    // selection moves inside it (and under a click); the table only scrolls
+    // when the selection would leave the window.
+    let mut state = TableState::default()
+        .with_offset(app.areas.list_offset.get())
+        .with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
     // The mouse maps a clicked row through the scroll offset the table chose.
     app.areas.list_offset.set(state.offset());

@@ -24,7 +24,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("d / D", "delete (asks first) / duplicate the selected one"),
     ("/", "filter by name, group, database, user (Esc clears)"),
     ("s / t", "sort: group, name, time left, state / next theme"),
-    ("? / q", "this help / quit (Esc closes the help first)"),
+    (
+        "? / q",
+        "this help / quit (Esc only backs out, never quits)",
+    ),
 ];
 
 /// Draws the overlay centred over `area`.
@@ -82,15 +85,30 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .flex(Flex::Center)
         .areas(popup);
 
+    // More lines than room (many warnings, a small terminal): ↑↓ scroll, and
+    // the title says how far.
+    let room = usize::from(height.saturating_sub(2));
+    let max_scroll = u16::try_from(wrapped.saturating_sub(room)).unwrap_or(u16::MAX);
+    let scroll = app.help_scroll.min(max_scroll);
+    let title = if max_scroll == 0 {
+        " Help: ? or Esc closes ".to_owned()
+    } else {
+        format!(
+            " Help: ↑↓ scroll ({}/{}), ? or Esc closes ",
+            usize::from(scroll) + room.min(wrapped),
+            wrapped
+        )
+    };
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(Span::styled(" Help: ? or Esc closes ", theme.title()));
+        .title(Span::styled(title, theme.title()));
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false }),
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
         popup,
     );
 }

@@ -144,6 +144,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         .block(block);
     // The selection shows (and scrolls the table) only while the journal has focus.
     let mut state = TableState::default()
+        .with_offset(app.areas.journal_offset.get())
         .with_selected(focused.then_some(app.journal_view.selected.min(visible.len() - 1)));
     frame.render_stateful_widget(table, area, &mut state);
     // The mouse maps a clicked row through the offset the table chose.

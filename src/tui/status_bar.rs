@@ -99,7 +99,7 @@ fn keys_now(app: &App) -> Vec<(&'static str, &'static str)> {
     } else if app.journal_detail.is_some() {
         keys.extend([("↑↓", "scroll"), ("Esc", "close")]);
     } else if app.help_open {
-        keys.extend([("?/Esc", "close help"), ("q", "quit")]);
+        keys.extend([("↑↓", "scroll"), ("?/Esc", "close help"), ("q", "quit")]);
     } else if app.reveal_until.is_some() {
         keys.push(("any key", "hides the token"));
     } else if app.inspector_open {
