@@ -125,7 +125,8 @@ impl TempDir {
             std::process::id(),
             fastrand::u32(..)
         ));
-        std::fs::create_dir_all(&path)
+        // Owner-only: it holds the demo's connections file and log.
+        crate::paths::create_private_dir(&path)
             .with_context(|| format!("could not create the demo folder {}", path.display()))?;
         Ok(Self(path))
     }

@@ -170,6 +170,7 @@ where
     // Results of background work (keyring writes) come back as messages.
     let (tasks_tx, mut tasks_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
 
+    let mut hangup = Hangup::listen();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let multiplexer = clipboard::Multiplexer::detect();
@@ -195,6 +196,13 @@ where
                     Some(msg) => msg,
                     None => continue,
                 }
+            }
+            () = hangup.recv() => {
+                // The terminal went away (SSH dropped, tmux killed) or we were asked to
+                // stop: leave through the normal path so the journal and the demo's
+                // folder are cleaned up, rather than dying mid-write.
+                tracing::info!("hang-up or termination signal: quitting");
+                break;
             }
             _ = tick.tick() => Message::Tick(Utc::now()),
         };
@@ -354,5 +362,42 @@ fn copy_if_asked(app: &mut App, multiplexer: clipboard::Multiplexer) {
             tracing::warn!(%error, "writing the OSC 52 clipboard sequence failed");
             app.update(Message::ClipboardFailed(error.to_string()));
         }
+    }
+}
+
+/// SIGHUP and SIGTERM, where the platform has them.
+struct Hangup {
+    #[cfg(unix)]
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Hangup {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::hangup())
+                .and_then(|hup| Ok((hup, signal(SignalKind::terminate())?)))
+                .inspect_err(|e| tracing::warn!("cannot listen for SIGHUP/SIGTERM: {e}"))
+                .ok();
+            Self { signals }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    /// Resolves when a signal arrives; never where none can be listened for.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((hup, term)) = &mut self.signals {
+            tokio::select! {
+                _ = hup.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        std::future::pending::<()>().await;
     }
 }
