@@ -55,7 +55,7 @@ const EXCERPT_MAX: usize = 24;
 
 /// A short, printable excerpt of a header value: visible ASCII and spaces
 /// kept, anything else (control characters, other bytes) shown as `?`, cut
-/// at [`EXCERPT_MAX`] bytes with a trailing `~`. Fixed size, so a [`Meter`] stays `Copy`.
+/// at 24 bytes with a trailing `~`. Fixed size, so a [`Meter`] stays `Copy`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Excerpt {
     bytes: [u8; EXCERPT_MAX],
