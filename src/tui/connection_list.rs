@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::App;
-use super::format::countdown;
+use super::format::{countdown, countdown_short};
 use super::widgets::{parse_color, state_badge};
 use crate::session::{SessionSnapshot, SessionState};
 
@@ -217,7 +217,7 @@ fn time_left(
             } else {
                 theme.ok()
             };
-            Span::styled(countdown(left), style)
+            Span::styled(countdown_short(left), style)
         }
     }
 }

@@ -24,6 +24,20 @@ pub fn countdown(duration: chrono::Duration) -> String {
     }
 }
 
+/// [`countdown`] without the seconds once it is an hour or more (`"1h 04m"`),
+/// for narrow columns: seconds of an hour-long life do not matter there.
+pub fn countdown_short(duration: chrono::Duration) -> String {
+    if duration.num_seconds() >= 3600 {
+        let total = duration.num_seconds();
+        if total >= 86_400 {
+            return countdown(duration);
+        }
+        format!("{}h {:02}m", total / 3600, total / 60 % 60)
+    } else {
+        countdown(duration)
+    }
+}
+
 /// How long until `at`, e.g. `"in 4m 10s"`, or `"now"` when it has passed.
 pub fn until(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     if at <= now {
@@ -76,6 +90,16 @@ mod tests {
     use chrono::{Duration, TimeZone};
 
     use super::*;
+
+    #[test]
+    fn short_countdowns_drop_seconds_from_an_hour_on() {
+        assert_eq!(
+            countdown_short(Duration::seconds(3600 + 4 * 60 + 59)),
+            "1h 04m"
+        );
+        assert_eq!(countdown_short(Duration::seconds(59 * 60 + 1)), "59m 01s");
+        assert_eq!(countdown_short(Duration::seconds(2 * 86_400)), "2d 00h");
+    }
 
     #[test]
     fn countdowns_read_like_a_clock() {
