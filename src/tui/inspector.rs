@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::App;
 use super::focus::Pane;
 use super::format::{ago, clock, countdown, fraction_used, truncate, until};
-use super::widgets::{bar, state_badge};
+use super::widgets::{expires_in, labelled_bar, state_badge};
 use crate::act::{CallKind, ExpirySource};
 use crate::journal::JournalEntry;
 use crate::secret::Token;
@@ -135,17 +135,11 @@ fn lines(
             theme.muted(),
         ),
     ]));
-    let mut head = vec![state_badge(theme, state)];
     let expires_at = token.expiry.expires_at;
-    if expires_at > server_now {
-        head.push(Span::raw(format!(
-            "   expires in {}",
-            countdown(expires_at - server_now)
-        )));
-    } else {
-        head.push(Span::styled("   token expired", theme.danger()));
-    }
-    lines.push(Line::from(head));
+    lines.push(Line::from(vec![
+        state_badge(theme, state),
+        expires_in(theme, expires_at, server_now),
+    ]));
     if correction != TimeDelta::zero() {
         lines.push(Line::styled(
             format!(
@@ -162,10 +156,7 @@ fn lines(
         used * 100.0,
         countdown(expires_at - token.expiry.issued_at)
     );
-    let label_width = u16::try_from(label.chars().count()).unwrap_or(u16::MAX);
-    let mut gauge = bar(theme, used, inner_width.saturating_sub(label_width).min(50));
-    gauge.push(Span::styled(label, theme.muted()));
-    lines.push(Line::from(gauge));
+    lines.push(labelled_bar(theme, used, label, inner_width, 50));
     if token.expiry.source == ExpirySource::Assumed {
         lines.push(Line::styled(
             "expiry assumed: the token has no 'exp' claim",

@@ -10,7 +10,7 @@ use super::App;
 use super::app::ConnectionInfo;
 use super::format::{ago, clock, countdown, fraction_used, truncate, until};
 use super::meter_pane;
-use super::widgets::{bar, parse_color, state_badge};
+use super::widgets::{expires_in, labelled_bar, parse_color, state_badge};
 use crate::act::ExpirySource;
 use crate::session::{SessionSnapshot, SessionState, describe_skew};
 
@@ -140,14 +140,7 @@ fn push_token(
     let mut head = vec![state_badge(theme, state)];
     if let Some(token) = token {
         let expires_at = token.expiry.expires_at;
-        if expires_at > now {
-            head.push(Span::raw(format!(
-                "   expires in {}",
-                countdown(expires_at - now)
-            )));
-        } else {
-            head.push(Span::styled("   token expired", theme.danger()));
-        }
+        head.push(expires_in(theme, expires_at, now));
         head.push(Span::styled(
             // On our wall clock.
             format!(" ({})", clock(expires_at - correction, app.offset)),
@@ -170,13 +163,7 @@ fn push_token(
     let Some(token) = token else { return };
     let used = fraction_used(now, token.expiry.issued_at, token.expiry.expires_at);
     let label = format!(" {:>3.0}% of lifetime used", used * 100.0);
-    #[allow(clippy::cast_possible_truncation)] // a label is a few dozen cells
-    let bar_width = inner_width
-        .saturating_sub(label.chars().count() as u16)
-        .min(40);
-    let mut gauge = bar(theme, used, bar_width);
-    gauge.push(Span::styled(label, theme.muted()));
-    lines.push(Line::from(gauge));
+    lines.push(labelled_bar(theme, used, label, inner_width, 40));
 
     if token.expiry.source == ExpirySource::Assumed {
         let lifetime = countdown(token.expiry.expires_at - token.expiry.issued_at);

@@ -1,8 +1,10 @@
 //! Small pieces shared by the panes: state badges, text gauges, verdict colours.
 
+use chrono::{DateTime, Utc};
 use ratatui::style::Color;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 
+use super::format::countdown;
 use super::theme::Theme;
 use crate::session::SessionState;
 
@@ -37,6 +39,31 @@ pub fn bar(theme: &Theme, ratio: f64, width: u16) -> Vec<Span<'static>> {
         Span::styled("━".repeat(filled), theme.gauge()),
         Span::styled("─".repeat(width - filled), theme.gauge_empty()),
     ]
+}
+
+/// `"   expires in 1h 04m 12s"`, or `"   token expired"` in the danger style,
+/// counted from `now` (the server's clock when the token's times are).
+pub fn expires_in(theme: &Theme, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Span<'static> {
+    if expires_at > now {
+        Span::raw(format!("   expires in {}", countdown(expires_at - now)))
+    } else {
+        Span::styled("   token expired", theme.danger())
+    }
+}
+
+/// A gauge followed by its muted `label`; the bar takes the width the label
+/// leaves of `width`, at most `max_bar` cells.
+pub fn labelled_bar(
+    theme: &Theme,
+    ratio: f64,
+    label: String,
+    width: u16,
+    max_bar: u16,
+) -> Line<'static> {
+    let label_width = u16::try_from(label.chars().count()).unwrap_or(u16::MAX);
+    let mut spans = bar(theme, ratio, width.saturating_sub(label_width).min(max_bar));
+    spans.push(Span::styled(label, theme.muted()));
+    Line::from(spans)
 }
 
 /// The ratatui colour for a connection's `color` setting: a named ANSI colour
