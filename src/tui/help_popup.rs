@@ -1,11 +1,12 @@
 //! The help overlay: every key, the log file, the config file, the warnings.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::App;
+use super::form::centered;
 
 /// Every key and what it does, in the order the help lists them.
 pub const KEYS: &[(&str, &str)] = &[
@@ -78,12 +79,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let height = u16::try_from(wrapped + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = centered(area, width, height);
 
     // More lines than room (many warnings, a small terminal): ↑↓ scroll, and
     // the title says how far.

@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::App;
 use super::focus::Pane;
+use super::form::centered;
 use super::format::{ago, clock, countdown, fraction_used, truncate, until};
 use super::widgets::{expires_in, labelled_bar, state_badge};
 use crate::act::{CallKind, ExpirySource};
@@ -294,12 +295,7 @@ pub fn render_reveal(app: &App, frame: &mut Frame, area: Rect) {
     let text = token.token.expose();
     let rows = text.chars().count().div_ceil(inner);
     let height = u16::try_from(rows + 4).unwrap_or(u16::MAX).min(area.height);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = centered(area, width, height);
     let block = Block::default()
         .borders(Borders::TOP | Borders::BOTTOM)
         .border_style(theme.border(true))

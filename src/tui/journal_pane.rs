@@ -2,11 +2,12 @@
 //! filtered by connection and outcome, with a detail popup for one entry.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
 use super::App;
+use super::form::centered;
 use super::format::clock;
 use crate::act::CallKind;
 use crate::journal::JournalEntry;
@@ -238,12 +239,7 @@ pub fn render_detail(app: &App, frame: &mut Frame, area: Rect, detail: &JournalD
         .min(100.max(area.width.saturating_mul(3) / 4))
         .min(140);
     let height = area.height;
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = centered(area, width, height);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
