@@ -518,7 +518,7 @@ impl App {
         &self.journal_view
     }
 
-    /// Moves the journal selection by `delta` rows (negative is newer); for the mouse wheel.
+    /// Moves the journal selection by `delta` visible rows (negative is newer): keys and wheel.
     pub fn scroll_journal(&mut self, delta: isize) {
         let len = self.visible_journal().len();
         self.journal_view.scroll(delta, len);
@@ -1363,8 +1363,8 @@ impl App {
             },
             Pane::Journal => match (down, ends) {
                 (false, true) => self.journal_view.home(),
-                (true, true) => self.move_journal(isize::MAX),
-                (down, false) => self.move_journal(if down { 1 } else { -1 }),
+                (true, true) => self.scroll_journal(isize::MAX),
+                (down, false) => self.scroll_journal(if down { 1 } else { -1 }),
             },
         }
     }

@@ -146,12 +146,6 @@ impl App {
         (!self.visible_journal().is_empty()).then_some(self.journal_view.selected)
     }
 
-    /// Moves the journal highlight by `delta` visible entries (down is positive).
-    pub(crate) fn move_journal(&mut self, delta: isize) {
-        let len = self.visible_journal().len();
-        self.journal_view.scroll(delta, len);
-    }
-
     /// Scrolls the inspector by `delta` lines.
     pub(crate) fn scroll_inspector(&mut self, delta: isize) {
         let to = usize::from(self.inspector_scroll).saturating_add_signed(delta);
@@ -198,7 +192,7 @@ impl App {
                         }
                     }
                     Pane::Inspector => self.scroll_inspector(step(down)),
-                    Pane::Journal => self.move_journal(step(down)),
+                    Pane::Journal => self.scroll_journal(step(down)),
                 }
             }
             _ => {}
