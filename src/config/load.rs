@@ -21,6 +21,8 @@ use crate::secret::Secret;
 
 /// The keys allowed at the top of the file.
 const TOP_FIELDS: &[&str] = &["settings", "connection"];
+/// The scope named in `[settings]` problems.
+const SCOPE: &str = "settings";
 /// The keys allowed in `[settings]`.
 const SETTINGS_FIELDS: &[&str] = &[
     "refresh_before",
@@ -426,7 +428,6 @@ impl Checker<'_> {
     }
 
     fn settings(&mut self, value: &Spanned<DeValue<'_>>) -> Option<Settings> {
-        const SCOPE: &str = "settings";
         let Some(table) = value.get_ref().as_table() else {
             let message = String::from("'settings' must be a table: write it as [settings]");
             self.problem(value.span(), None, Some("settings"), message);
@@ -512,7 +513,6 @@ impl Checker<'_> {
     /// The settings that only shape the TUI (`journal_entries`, `theme`,
     /// `notify`); false after reporting a problem.
     fn display_settings(&mut self, raw: &RawSettings, settings: &mut Settings) -> bool {
-        const SCOPE: &str = "settings";
         if let Some(raw_entries) = &raw.journal_entries {
             match usize::try_from(*raw_entries.get_ref()) {
                 Ok(n) if (1..=MAX_JOURNAL_ENTRIES).contains(&n) => settings.journal_entries = n,
