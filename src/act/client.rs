@@ -143,6 +143,10 @@ pub struct ClientOptions {
     pub insecure_tls: bool,
     /// Which proxy requests go through.
     pub proxy: ProxyChoice,
+    /// Every request goes over plain HTTP (an `http://` base and no TLS proxy), so the
+    /// platform trust store is never loaded: reading and parsing it is most of the cost of
+    /// a one-shot `actsm token --fresh`. Such a client refuses `https://` URLs.
+    pub plain_http: bool,
 }
 
 impl Default for ClientOptions {
@@ -153,6 +157,7 @@ impl Default for ClientOptions {
             ca_file: None,
             insecure_tls: false,
             proxy: ProxyChoice::Environment,
+            plain_http: false,
         }
     }
 }
@@ -176,7 +181,34 @@ impl ClientOptions {
             ca_file: transport.ca_file.clone(),
             insecure_tls: transport.insecure_tls,
             proxy: transport.proxy.clone(),
+            plain_http: is_plain_http(&connection.url) && !proxy_may_use_tls(&transport.proxy),
         }
+    }
+}
+
+/// Whether `url` is an `http://` URL (scheme compared as URLs do, without case).
+fn is_plain_http(url: &str) -> bool {
+    url.trim_start()
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+}
+
+/// Whether requests to an `http://` server could still need TLS: through a proxy reached
+/// over `https://`, named in the connection or in the environment variables reqwest reads
+/// for plain-HTTP requests.
+fn proxy_may_use_tls(proxy: &ProxyChoice) -> bool {
+    let https = |url: &str| {
+        url.trim_start()
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+    };
+    match proxy {
+        ProxyChoice::Direct => false,
+        ProxyChoice::Url(url) => https(url.as_str()),
+        ProxyChoice::Environment => ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .any(|value| https(&value)),
     }
 }
 
@@ -243,6 +275,8 @@ pub struct ActClient {
     proxy: Option<String>,
     /// True when the standard proxy variables decide (no `proxy` key).
     env_proxy: bool,
+    /// Built without a trust store, for `http://` only ([`ClientOptions::plain_http`]).
+    plain_http: bool,
 }
 
 /// A response read in full (within [`BODY_CAP`]).
@@ -449,6 +483,10 @@ impl ActClient {
         if options.insecure_tls {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
+        if options.plain_http && options.ca_file.is_none() && !options.insecure_tls {
+            // No TLS will ever be spoken: an empty root store instead of the platform's.
+            builder = builder.tls_certs_only([]);
+        }
         let mut fixed_proxy = None;
         match &options.proxy {
             // hyper-util's `NO_PROXY=*` bypasses host names only, not IP addresses;
@@ -469,6 +507,7 @@ impl ActClient {
             .map_err(|e| anyhow::anyhow!("building the HTTP client failed: {e}"))?;
         Ok(Self {
             http,
+            plain_http: options.plain_http,
             proxy: fixed_proxy,
             env_proxy: options.proxy == ProxyChoice::Environment && !no_proxy_everywhere(),
         })
@@ -602,6 +641,21 @@ impl ActClient {
         (exchange, Err(verdict))
     }
 
+    /// Why this client will not send to `url`: a plain-HTTP client
+    /// ([`ClientOptions::plain_http`]) asked for `https://`.
+    /// [`ClientOptions::for_connection`] never pairs the two; without this check a mix-up
+    /// would read as an untrusted certificate.
+    fn refuses(&self, url: &str) -> Option<Verdict> {
+        (self.plain_http && !is_plain_http(url)).then(|| {
+            Verdict::new(
+                VerdictKind::Transport,
+                "this HTTP client was built for plain http:// only; \
+                 please report this as a bug in actsm"
+                    .to_owned(),
+            )
+        })
+    }
+
     /// Sends one GET and reads the answer within [`BODY_CAP`].
     ///
     /// Returns the exchange (verdict already set for failures; `Ok` for a response read in
@@ -631,6 +685,10 @@ impl ActClient {
         };
         let url = route(&base);
         let mut exchange = failed_exchange(call, &url, Verdict::ok());
+        if let Some(verdict) = self.refuses(&url) {
+            exchange.verdict = verdict;
+            return (exchange, None);
+        }
 
         let Ok(database_value) = HeaderValue::from_bytes(database.as_bytes()) else {
             exchange.verdict = Verdict::new(
