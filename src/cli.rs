@@ -409,6 +409,22 @@ fn checked_theme(
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Cmd::Tui);
 
+    // What scripts and prompts call most, answered from the cache without the log or a
+    // parse of the connections file when the connection index allows; else the full path.
+    let quick = match &command {
+        Cmd::Token {
+            name,
+            fresh: false,
+            format,
+            min_life,
+        } => quick_token(cli.config.as_deref(), name, *min_life, *format),
+        Cmd::Prompt { name } => quick_prompt(cli.config.as_deref(), name),
+        _ => None,
+    };
+    if let Some(exit) = quick {
+        return exit.map(ExitCode::from);
+    }
+
     // The demo logs into its own temporary folder; the prompt and completions
     // must be instant and log nothing; everything else logs into the state folder.
     let quiet = matches!(
@@ -507,7 +523,8 @@ fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<Exit
         clap_complete::generate(shell, &mut command, "actsm", &mut std::io::stdout());
         return Ok(Exit::Ok.into());
     }
-    let config = load_script_config(paths::resolve_config(config_flag))?;
+    let indexed = matches!(command, Cmd::Token { .. } | Cmd::Prompt { .. });
+    let config = load_script_config(paths::resolve_config(config_flag), indexed)?;
     let exit = match command {
         Cmd::Token {
             name,
@@ -578,7 +595,10 @@ fn runtime_single() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Loads the connections file; a missing file gives an empty config.
 /// Loads the connections file for a script command, where a missing file is an
 /// error (the TUI, by contrast, starts empty and explains).
-fn load_script_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
+///
+/// With `index`, also writes the file's connection index for the quick path of the
+/// next `actsm token` or `actsm prompt` (see [`config::index`]).
+fn load_script_config(path: Option<PathBuf>, index: bool) -> anyhow::Result<Config> {
     let Some(path) = path else {
         return Err(failed(
             Exit::Config,
@@ -596,7 +616,63 @@ fn load_script_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
             ),
         ));
     }
-    load_config(Some(&path))
+    if !index {
+        return load_config(Some(&path));
+    }
+    let (config, digest) =
+        config::load_with_digest(&path).map_err(|err| failed(Exit::Config, err.to_string()))?;
+    log_warnings(&config);
+    if let (Some(digest), Some(cache)) = (digest, TokenCache::open_default())
+        && let Err(e) =
+            config::index::store(&config::index::index_dir(cache.dir()), digest, &config)
+    {
+        tracing::debug!("connection index not written: {e}");
+    }
+    Ok(config)
+}
+
+/// The connection `name` and its file's settings from the connection index, with the
+/// token cache they point into; `None` when the index cannot say (no file, no index
+/// for these bytes yet, no such name).
+fn quick_lookup(
+    config_flag: Option<&Path>,
+    name: &str,
+) -> Option<(TokenCache, Settings, config::index::Indexed)> {
+    let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
+    let bytes = std::fs::read(path).ok()?;
+    let cache = TokenCache::open_default()?;
+    let digest = config::index::Digest::of(&bytes);
+    let (settings, indexed) =
+        config::index::lookup(&config::index::index_dir(cache.dir()), digest, name)?;
+    Some((cache, settings, indexed))
+}
+
+/// `actsm token NAME` when the index knows NAME and the cache holds a token with enough
+/// life: printed as the full path would. `None` sends the command down the full path.
+fn quick_token(
+    config_flag: Option<&Path>,
+    name: &str,
+    min_life: Option<Duration>,
+    format: TokenFormat,
+) -> Option<anyhow::Result<Exit>> {
+    let (cache, settings, indexed) = quick_lookup(config_flag, name)?;
+    let cached = cache
+        .load_target(&indexed.url, &indexed.database, &indexed.user)
+        .filter(|t| t.usable(&settings, min_life, Utc::now()))?;
+    let target = Target {
+        name: &indexed.name,
+        url: &indexed.url,
+        database: &indexed.database,
+        user: &indexed.user,
+    };
+    Some(print_token(&target, &cached.to_status(), true, format))
+}
+
+/// `actsm prompt NAME` through the index; `None` when the index does not know NAME.
+fn quick_prompt(config_flag: Option<&Path>, name: &str) -> Option<anyhow::Result<Exit>> {
+    let (cache, _, indexed) = quick_lookup(config_flag, name)?;
+    let cached = cache.load_target(&indexed.url, &indexed.database, &indexed.user);
+    Some(print_prompt(&indexed.name, cached.as_ref()))
 }
 
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
@@ -604,11 +680,18 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
         return Ok(Config::empty());
     };
     let config = config::load(path).map_err(|err| failed(Exit::Config, err.to_string()))?;
+    log_warnings(&config);
+    Ok(config)
+}
+
+fn log_warnings(config: &Config) {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    Ok(config)
 }
+
+/// Connection names an unknown-name error lists: a file of hundreds would bury the error.
+const KNOWN_SHOWN: usize = 12;
 
 fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
     config.connection(name).ok_or_else(|| {
@@ -616,9 +699,20 @@ fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
             || "the connections file".to_owned(),
             |p| p.display().to_string(),
         );
-        let known: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
+        let known: Vec<&str> = config
+            .connections
+            .iter()
+            .take(KNOWN_SHOWN)
+            .map(|c| c.name.as_str())
+            .collect();
+        let more = config.connections.len().saturating_sub(KNOWN_SHOWN);
         let hint = if known.is_empty() {
             format!("{file} has no connections; add a [[connection]] table (see README.md)")
+        } else if more > 0 {
+            format!(
+                "known connections: {} and {more} more (`actsm list` shows them all)",
+                known.join(", ")
+            )
         } else {
             format!("known connections: {}", known.join(", "))
         };
@@ -788,24 +882,47 @@ fn token(
             return Ok(Exit::for_verdict(&verdict));
         }
     };
-    let status = &obtained.status;
+    let target = Target {
+        name: &connection.name,
+        url: &connection.url,
+        database: &connection.database,
+        user: &connection.user,
+    };
+    print_token(&target, &obtained.status, obtained.from_cache, format)
+}
+
+/// Where a token is for, as `actsm token --format json` reports it.
+struct Target<'a> {
+    name: &'a str,
+    url: &'a str,
+    database: &'a str,
+    user: &'a str,
+}
+
+/// Prints `status`'s token for `target` in `format` on stdout.
+fn print_token(
+    target: &Target<'_>,
+    status: &TokenStatus,
+    from_cache: bool,
+    format: TokenFormat,
+) -> anyhow::Result<Exit> {
     let text = match format {
         TokenFormat::Raw => Zeroizing::new(status.token.expose().to_owned()),
         TokenFormat::Header => {
             Zeroizing::new(format!("Authorization: Bearer {}", status.token.expose()))
         }
         TokenFormat::Json => Zeroizing::new(serde_json::to_string_pretty(&TokenJson {
-            name: &connection.name,
+            name: target.name,
             token: status.token.expose(),
             expires_at: status
                 .local_expires_at()
                 .to_rfc3339_opts(SecondsFormat::Secs, false),
             expiry_source: status.expiry.source,
             remaining_secs: status.remaining(Utc::now()).num_seconds(),
-            database: &connection.database,
-            base_url: &connection.url,
-            user: &connection.user,
-            from_cache: obtained.from_cache,
+            database: target.database,
+            base_url: target.url,
+            user: target.user,
+            from_cache,
         })?),
     };
     let mut stdout = std::io::stdout().lock();
@@ -1375,21 +1492,25 @@ fn compact_remaining(secs: i64) -> String {
 
 /// `actsm prompt NAME`: one file read, no runtime, no client, no log.
 fn prompt(connection: &Connection) -> anyhow::Result<Exit> {
-    let left = TokenCache::open_default()
-        .and_then(|cache| cache.load(connection))
-        .map_or_else(
-            || "-".to_owned(),
-            |t| {
-                let secs = t.remaining(Utc::now()).num_seconds();
-                if secs <= 0 {
-                    "expired".to_owned()
-                } else {
-                    compact_remaining(secs)
-                }
-            },
-        );
+    let cached = TokenCache::open_default().and_then(|cache| cache.load(connection));
+    print_prompt(&connection.name, cached.as_ref())
+}
+
+/// The prompt segment for `name` with its cached token, if any.
+fn print_prompt(name: &str, cached: Option<&crate::cache::CachedToken>) -> anyhow::Result<Exit> {
+    let left = cached.map_or_else(
+        || "-".to_owned(),
+        |t| {
+            let secs = t.remaining(Utc::now()).num_seconds();
+            if secs <= 0 {
+                "expired".to_owned()
+            } else {
+                compact_remaining(secs)
+            }
+        },
+    );
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{} {left}", connection.name)?;
+    writeln!(stdout, "{name} {left}")?;
     Ok(Exit::Ok)
 }
 

@@ -251,11 +251,31 @@ async fn the_cache_is_owner_only() {
         .permissions()
         .mode();
     assert_eq!(file_mode & 0o777, 0o600);
-    // Only the entry and its lock: no temporary file left behind.
+    // The connection index (for the quick path of the next `actsm token`) is owner-only
+    // too and holds one file.
+    let index = fx.cache_dir().join("index");
+    let index_mode = std::fs::metadata(&index)
+        .expect("index")
+        .permissions()
+        .mode();
+    assert_eq!(index_mode & 0o777, 0o700);
+    let index_files: Vec<PathBuf> = std::fs::read_dir(&index)
+        .expect("read index")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(index_files.len(), 1, "{index_files:?}");
+    let index_file_mode = std::fs::metadata(&index_files[0])
+        .expect("index file")
+        .permissions()
+        .mode();
+    assert_eq!(index_file_mode & 0o777, 0o600);
+    // Besides, only the entry and its lock: no temporary file left behind.
     let mut names: Vec<PathBuf> = std::fs::read_dir(fx.cache_dir())
         .expect("read")
         .flatten()
         .map(|e| e.path())
+        .filter(|p| *p != index)
         .collect();
     names.sort();
     assert_eq!(names.len(), 2, "{names:?}");

@@ -16,6 +16,7 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::index::Digest;
 use super::{Config, Connection, ProxyChoice, SecretSource, Settings, Transport, words};
 use crate::secret::Secret;
 
@@ -172,13 +173,22 @@ impl fmt::Display for Problem {
 /// is set, so the app can start and say where connections would go. The
 /// file is only read, never written.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with_digest(path).map(|(config, _)| config)
+}
+
+/// [`load`], also giving the digest of the bytes it parsed (`None` when there was no
+/// file), which names the file's [connection index](super::index).
+pub fn load_with_digest(path: &Path) -> Result<(Config, Option<Digest>), ConfigError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Config {
-                path: Some(path.to_owned()),
-                ..Config::empty()
-            });
+            return Ok((
+                Config {
+                    path: Some(path.to_owned()),
+                    ..Config::empty()
+                },
+                None,
+            ));
         }
         Err(source) => {
             return Err(ConfigError::Read {
@@ -188,6 +198,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         }
     };
 
+    let digest = Digest::of(&bytes);
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -221,7 +232,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         config.warnings.push(warning);
     }
 
-    Ok(config)
+    Ok((config, Some(digest)))
 }
 
 /// Warns when a file holding a plain password is readable by group or others.

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::secret::Secret;
 
 mod edit;
+pub mod index;
 mod keyring;
 mod load;
 mod source;
@@ -22,7 +23,9 @@ pub use edit::{
 };
 pub use keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete_from_keyring, store_in_keyring};
 pub(crate) use load::redact_userinfo;
-pub use load::{ConfigError, NAMED_COLORS, Problem, check_color, load, parse, read_ca_file};
+pub use load::{
+    ConfigError, NAMED_COLORS, Problem, check_color, load, load_with_digest, parse, read_ca_file,
+};
 pub use source::{PromptedSecrets, SecretError};
 pub use watch::{ConfigDiff, Fingerprint, WatchOptions, diff, watch, watch_with};
 
