@@ -54,7 +54,7 @@ fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> J
 }
 
 /// What [`JournalFile::load`] found.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Loaded {
     /// The entries, newest first.
     pub entries: Vec<JournalEntry>,
@@ -270,6 +270,9 @@ pub fn export(dir: &Path, name: &str, entries: &[JournalEntry]) -> Result<PathBu
     )))
 }
 
+/// Receives what [`JournalWriter::spawn_loading`] read back.
+type LoadedHook = Box<dyn FnOnce(Loaded) + Send>;
+
 /// Appends entries on a thread of its own, so the UI never waits for the disk.
 ///
 /// Dropping it closes the channel and waits for the thread to write what was sent.
@@ -282,10 +285,30 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Starts the writer thread for `file`.
     pub fn spawn(file: JournalFile) -> std::io::Result<Self> {
+        Self::spawn_inner(file, None)
+    }
+
+    /// Starts the writer thread for `file`, which first reads back the newest `max`
+    /// entries and hands them to `loaded`, then appends what was sent meanwhile and after.
+    ///
+    /// Reading on this thread keeps a large journal from delaying the first frame, and
+    /// reading before the first append keeps this run's entries out of what is read back.
+    pub fn spawn_loading(
+        file: JournalFile,
+        max: usize,
+        loaded: impl FnOnce(Loaded) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        Self::spawn_inner(file, Some((max, Box::new(loaded))))
+    }
+
+    fn spawn_inner(file: JournalFile, load: Option<(usize, LoadedHook)>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<JournalEntry>();
         let thread = std::thread::Builder::new()
             .name("actsm-journal".to_owned())
             .spawn(move || {
+                if let Some((max, hook)) = load {
+                    hook(file.load(max));
+                }
                 while let Ok(first) = rx.recv() {
                     // Whatever queued meanwhile goes in the same write.
                     let mut batch = vec![first];

@@ -556,9 +556,10 @@ impl App {
             .copied()
     }
 
-    /// Shows entries read back from the journal file (newest first), before any new one.
+    /// Shows entries read back from the journal file (newest first) after the ones this
+    /// run has added already, which are newer.
     pub fn load_journal(&mut self, loaded: crate::journal::Loaded) {
-        self.journal = loaded.entries.into();
+        self.journal.extend(loaded.entries);
         self.journal.truncate(self.journal_capacity);
         if loaded.skipped > 0 {
             self.set_status(
@@ -747,6 +748,10 @@ impl App {
             }
             Message::Key(key) => self.on_key(key),
             Message::Resize => Vec::new(),
+            Message::JournalLoaded(loaded) => {
+                self.load_journal(loaded);
+                Vec::new()
+            }
             Message::Tick(now) => {
                 self.now = now;
                 if self.reveal_until.is_some_and(|until| until <= now) {

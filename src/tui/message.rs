@@ -56,6 +56,8 @@ pub enum Message {
         /// The file as reloaded after a change on disk, when it loads.
         reloaded: Option<Arc<Config>>,
     },
+    /// The journal of earlier runs was read back (newest first), after the first frame.
+    JournalLoaded(crate::journal::Loaded),
     /// Exporting the journal finished: the file and how many entries, or why not.
     JournalExported(Result<(std::path::PathBuf, usize), String>),
     /// Storing a password in the OS keyring finished: `error` is `None` on success.

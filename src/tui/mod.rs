@@ -135,8 +135,6 @@ where
     install_themes(&mut app, &config, &options);
     app.update(Message::Tick(Utc::now()));
 
-    let journal_writer = start_journal(&mut app, options.journal_dir.as_deref());
-
     let mut drawn: u64 = 0;
     let mut draw = |terminal: &mut ratatui::Terminal<B>, app: &App| -> anyhow::Result<()> {
         let frame = terminal
@@ -169,6 +167,7 @@ where
     let mut watching = store.is_some();
     // Results of background work (keyring writes) come back as messages.
     let (tasks_tx, mut tasks_rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    let journal_writer = start_journal(&app, options.journal_dir.as_deref(), tasks_tx.clone());
 
     let mut hangup = Hangup::listen();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -305,14 +304,20 @@ fn journaled(event: Event, writer: Option<&JournalWriter>) -> Message {
     Message::Engine(event)
 }
 
-/// Loads the journal of earlier runs (and of scripts) into `app` and starts the writer
-/// that appends new entries on a thread of its own, so the disk never holds up a frame.
-fn start_journal(app: &mut App, dir: Option<&std::path::Path>) -> Option<JournalWriter> {
+/// Starts the journal's thread: it reads back the journal of earlier runs (and of
+/// scripts), sent to the loop as [`Message::JournalLoaded`], then appends new entries,
+/// so the disk never holds up a frame, the first one included.
+fn start_journal(
+    app: &App,
+    dir: Option<&std::path::Path>,
+    tx: tokio::sync::mpsc::UnboundedSender<Message>,
+) -> Option<JournalWriter> {
     let file = JournalFile::new(dir?);
-    app.load_journal(file.load(app.journal_capacity()));
-    JournalWriter::spawn(file)
-        .inspect_err(|error| tracing::warn!(%error, "journal writer not started"))
-        .ok()
+    JournalWriter::spawn_loading(file, app.journal_capacity(), move |loaded| {
+        let _ = tx.send(Message::JournalLoaded(loaded));
+    })
+    .inspect_err(|error| tracing::warn!(%error, "journal writer not started"))
+    .ok()
 }
 
 /// Writes an export off the UI task; the result comes back on `tx`.
