@@ -48,6 +48,13 @@ pub const PROMPT_NEEDED: &str = "password needed: type it at the prompt (Enter)"
 /// looks already expired (odd claims) cannot make a session spin.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
 
+/// Calls in flight at once to one server (scheme, host and port), across all its
+/// connections. A consultant's hundreds of databases often share one Act! Cloud host:
+/// starting them all must not open hundreds of connections to it at once. It also keeps
+/// actsm's memory flat (each call in flight holds a connection and its buffers). A hung
+/// server holds only its own permits, never another server's.
+pub const CALLS_PER_SERVER: usize = 8;
+
 /// Timers re-read the wall clock at least this often (see [`sleep_until`]).
 const WALL_CLOCK_CHECK: Duration = Duration::from_secs(15);
 
@@ -86,6 +93,7 @@ impl Engine {
             cancel: cancel.clone(),
             sessions: HashMap::new(),
             prompted: Arc::new(Mutex::new(PromptedSecrets::new())),
+            gates: ServerGates::default(),
         };
         tokio::spawn(supervisor.run(cmd_rx));
         Self { cmd_tx, cancel }
@@ -156,6 +164,35 @@ struct Supervisor {
     cancel: CancellationToken,
     sessions: HashMap<String, SessionHandle>,
     prompted: SharedPrompted,
+    gates: ServerGates,
+}
+
+/// One semaphore of [`CALLS_PER_SERVER`] permits per server, shared by the sessions.
+#[derive(Clone, Default)]
+struct ServerGates(Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>);
+
+impl ServerGates {
+    /// The gate of the server `url` points at: its scheme, host and port; the URL itself
+    /// when it does not parse (the call will then fail on its own).
+    fn for_url(&self, url: &str) -> Arc<tokio::sync::Semaphore> {
+        let server = url::Url::parse(url).map_or_else(
+            |_| url.to_owned(),
+            |u| {
+                format!(
+                    "{}://{}:{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or_default(),
+                    u.port_or_known_default().unwrap_or_default()
+                )
+            },
+        );
+        let mut gates = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            gates
+                .entry(server)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(CALLS_PER_SERVER))),
+        )
+    }
 }
 
 impl Supervisor {
@@ -274,8 +311,8 @@ impl Supervisor {
                 if let Some(handle) = self.sessions.get(&name) {
                     // Tokens are kept; the session uses these from its next call on.
                     let _ = handle.tx.send(SessionCmd::Settings {
-                        settings: new.settings.clone(),
-                        client,
+                        settings: Box::new(new.settings.clone()),
+                        client: Box::new(client),
                     });
                 }
             }
@@ -397,6 +434,7 @@ impl Supervisor {
             cmd_rx: rx,
             cancel,
             prompted: Arc::clone(&self.prompted),
+            gates: self.gates.clone(),
             plan: None,
             skew: TimeDelta::zero(),
             rng: fastrand::Rng::new(),
@@ -418,9 +456,10 @@ enum SessionCmd {
     Stop,
     /// `[settings]` changed: use these (and this client, built for their
     /// timeout) from the next call on. The token and the planned call stay.
+    /// Boxed: every session's channel holds blocks of commands sized by the largest.
     Settings {
-        settings: Settings,
-        client: Result<ActClient, String>,
+        settings: Box<Settings>,
+        client: Box<Result<ActClient, String>>,
     },
 }
 
@@ -462,6 +501,7 @@ struct Session {
     /// Cancelled at shutdown, or when a reload retires this session.
     cancel: CancellationToken,
     prompted: SharedPrompted,
+    gates: ServerGates,
     snap: SessionSnapshot,
     plan: Option<Plan>,
     /// Server clock minus local clock, when it is off by more than the tolerance.
@@ -536,7 +576,7 @@ impl Session {
                 None
             }
             SessionCmd::Settings { settings, client } => {
-                self.apply_settings(settings, client);
+                self.apply_settings(*settings, *client);
                 None
             }
         }
@@ -676,7 +716,9 @@ impl Session {
             self.conn.user.clone(),
         );
         let assumed = self.settings.assumed_lifetime;
-        let call = async move { client.authorize(&url, &db, &user, &password, assumed).await };
+        let _permit = self.wait_for_gate(&url).await?;
+        let call =
+            Box::pin(async move { client.authorize(&url, &db, &user, &password, assumed).await });
         let (exchange, result) = self.guarded(call).await?;
         self.record(&exchange, &rule);
 
@@ -711,8 +753,10 @@ impl Session {
         let (url, db) = (self.conn.url.clone(), self.conn.database.clone());
         let assumed = self.settings.assumed_lifetime;
         let sent = token.clone();
-        let call = async move { client.refresh(&url, &db, &sent, assumed).await };
+        let permit = self.wait_for_gate(&url).await?;
+        let call = Box::pin(async move { client.refresh(&url, &db, &sent, assumed).await });
         let (mut exchange, mut result) = self.guarded(call).await?;
+        drop(permit);
         self.note_time_left(&mut exchange, &mut result);
         self.record(&exchange, &rule);
 
@@ -795,8 +839,11 @@ impl Session {
         let source = self.conn.secret.clone();
         let name = self.conn.name.clone();
         let timeout = self.settings.timeout;
-        self.guarded(async move { source.resolve_with(&name, &typed, timeout).await })
-            .await
+        // Boxed like the HTTP calls: a password command's state is only held while it runs.
+        self.guarded(Box::pin(async move {
+            source.resolve_with(&name, &typed, timeout).await
+        }))
+        .await
     }
 
     /// The server refused the typed password (401): forget it, so that the
@@ -813,6 +860,20 @@ impl Session {
     /// Runs `fut` while still obeying Stop and shutdown; other commands that
     /// arrive meanwhile are moot (the exchange in flight answers them), except
     /// new settings, which are kept for the next call.
+    /// Waits (answering commands, like [`Self::guarded`]) until the server of `url` has
+    /// a free call slot; the call holds it until the permit is dropped.
+    ///
+    /// The call's future is only built once this returns, and boxed: a session waiting
+    /// here, or idle, holds a few hundred bytes instead of a whole HTTP exchange's state.
+    async fn wait_for_gate(
+        &mut self,
+        url: &str,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, Interrupt> {
+        let gate = self.gates.for_url(url);
+        // The semaphore is never closed; were it closed, the call would go ahead ungated.
+        Ok(self.guarded(gate.acquire_owned()).await?.ok())
+    }
+
     async fn guarded<F: Future>(&mut self, fut: F) -> Result<F::Output, Interrupt> {
         tokio::pin!(fut);
         loop {
@@ -823,7 +884,7 @@ impl Session {
                     None => return Err(Interrupt::Shutdown),
                     Some(SessionCmd::Stop) => return Err(Interrupt::Stop),
                     Some(SessionCmd::Settings { settings, client }) => {
-                        self.apply_settings(settings, client);
+                        self.apply_settings(*settings, *client);
                     }
                     Some(other) => tracing::debug!(
                         connection = %self.conn.name, ?other, "exchange in flight; command ignored"
