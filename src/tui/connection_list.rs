@@ -4,11 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::App;
 use super::format::{countdown, countdown_short};
-use super::widgets::{parse_color, state_badge};
+use super::widgets::{parse_color, state_badge, table_window};
 use crate::session::{SessionSnapshot, SessionState};
 
 /// After the name of a connection with `insecure_tls = true`, in the danger colour.
@@ -45,8 +45,21 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
 
+    let selected = rows_shown
+        .iter()
+        .position(|&i| Some(i) == app.selected_index());
+    // Starting from the last frame's offset keeps the view still while the
+    // selection moves inside it (and under a click); the table only scrolls
+    // when the selection would leave the window.
+    let (window, mut state) = table_window(
+        &block,
+        area,
+        rows_shown.len(),
+        app.areas.list_offset.get(),
+        selected,
+    );
     let show_group = app.connections.iter().any(|c| c.group.is_some());
-    let rows = rows_shown.iter().map(|&index| {
+    let rows = rows_shown[window.clone()].iter().map(|&index| {
         let info = &app.connections[index];
         let state = app.state_of(index);
         let snapshot = app.sessions[index].as_ref();
@@ -112,18 +125,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         .row_highlight_style(theme.selected())
         .highlight_symbol("▶ ");
 
-    let selected = rows_shown
-        .iter()
-        .position(|&i| Some(i) == app.selected_index());
-    // Starting from the last frame's offset keeps the view still while the
-    // selection moves inside it (and under a click); the table only scrolls
-    // when the selection would leave the window.
-    let mut state = TableState::default()
-        .with_offset(app.areas.list_offset.get())
-        .with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
     // The mouse maps a clicked row through the scroll offset the table chose.
-    app.areas.list_offset.set(state.offset());
+    app.areas.list_offset.set(window.start + state.offset());
 }
 
 /// No connections yet: how to add one.

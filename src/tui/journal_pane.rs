@@ -4,11 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use super::App;
 use super::form::centered;
 use super::format::clock;
+use super::widgets::table_window;
 use crate::act::CallKind;
 use crate::journal::JournalEntry;
 
@@ -103,7 +104,16 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         return;
     }
 
-    let rows = visible.iter().map(|entry| {
+    // The selection shows (and scrolls the table) only while the journal has focus.
+    let selected = focused.then_some(app.journal_view.selected.min(visible.len() - 1));
+    let (window, mut state) = table_window(
+        &block,
+        area,
+        visible.len(),
+        app.areas.journal_offset.get(),
+        selected,
+    );
+    let rows = visible[window.clone()].iter().map(|entry| {
         let style = theme.verdict(entry.verdict.class());
         let status = entry
             .status
@@ -143,13 +153,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect, wide: bool) {
         .row_highlight_style(theme.selected())
         .highlight_symbol("▶")
         .block(block);
-    // The selection shows (and scrolls the table) only while the journal has focus.
-    let mut state = TableState::default()
-        .with_offset(app.areas.journal_offset.get())
-        .with_selected(focused.then_some(app.journal_view.selected.min(visible.len() - 1)));
     frame.render_stateful_widget(table, area, &mut state);
     // The mouse maps a clicked row through the offset the table chose.
-    app.areas.journal_offset.set(state.offset());
+    app.areas.journal_offset.set(window.start + state.offset());
 }
 
 /// A label and a value on one line.

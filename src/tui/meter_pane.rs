@@ -28,7 +28,16 @@ pub fn calls_per_minute<'a>(
     now: DateTime<Utc>,
 ) -> [u64; SPARK_MINUTES] {
     let mut buckets = [0u64; SPARK_MINUTES];
-    for entry in journal.into_iter().filter(|e| e.connection == connection) {
+    // Most of a full journal is older than the hour: one comparison of instants
+    // rules an entry out before any arithmetic or any comparison of names.
+    let span = chrono::TimeDelta::minutes(i64::try_from(SPARK_MINUTES).unwrap_or(i64::MAX));
+    let horizon = now
+        .checked_sub_signed(span)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    for entry in journal {
+        if entry.at <= horizon || entry.connection != connection {
+            continue;
+        }
         let minutes_ago =
             usize::try_from((now - entry.at).num_seconds().max(0) / 60).unwrap_or(usize::MAX);
         if minutes_ago < SPARK_MINUTES {
@@ -215,5 +224,24 @@ mod tests {
         assert_eq!(counts[SPARK_MINUTES - 2], 1, "60s ago");
         assert_eq!(counts[0], 1, "59m59s ago is the oldest bucket; 60m is out");
         assert_eq!(counts.iter().sum::<u64>(), 5);
+    }
+
+    #[test]
+    fn the_hour_ends_at_the_same_instant_to_the_millisecond() {
+        let now = Utc.with_ymd_and_hms(2025, 3, 14, 12, 0, 0).unwrap();
+        let at = |millis_ago: i64| {
+            let mut e = entry("a", 0, now);
+            e.at = now - chrono::TimeDelta::milliseconds(millis_ago);
+            e
+        };
+        let journal = [
+            at(3_599_999),
+            at(3_600_000),
+            at(3_600_001),
+            at(10 * 3_600_000),
+        ];
+        let counts = calls_per_minute(&journal, "a", now);
+        assert_eq!(counts[0], 1, "only the entry inside the hour counts");
+        assert_eq!(counts.iter().sum::<u64>(), 1);
     }
 }

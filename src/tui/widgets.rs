@@ -1,8 +1,12 @@
 //! Small pieces shared by the panes: state badges, text gauges, verdict colours.
 
+use std::ops::Range;
+
 use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, TableState};
 
 use super::format::countdown;
 use super::theme::Theme;
@@ -98,6 +102,55 @@ pub fn parse_color(text: &str) -> Option<Color> {
     })
 }
 
+/// Which rows of a table of one-line rows (under a one-line header, inside
+/// `block`) a frame shows, and the state to draw just those rows with.
+///
+/// The journal holds thousands of entries and the list a thousand connections,
+/// but a frame shows a few dozen: building a `Row` (formatted times, cloned
+/// names) for every one of them cost tens of milliseconds a frame. This picks
+/// the rows exactly as ratatui's `Table` would from `offset` (the last frame's
+/// scroll) and `selected` (an index among all `len` rows): keep the selection
+/// in view, otherwise stay still. Build `rows[range]` only, draw them with the
+/// returned state, then keep `range.start + state.offset()` as the next offset.
+pub fn table_window(
+    block: &Block,
+    area: Rect,
+    len: usize,
+    offset: usize,
+    selected: Option<usize>,
+) -> (Range<usize>, TableState) {
+    let inner = block.inner(area);
+    // Nothing to draw rows into (or no rows): the table leaves its offset alone.
+    if inner.is_empty() || len == 0 {
+        return (0..0, TableState::default().with_offset(offset));
+    }
+    let height = usize::from(inner.height.saturating_sub(TABLE_HEADER_ROWS));
+    let last = len - 1;
+    let selected = selected.map(|s| s.min(last));
+
+    // ratatui's `Table::visible_rows` for rows of height 1: fill from the
+    // offset (moved up to the selection), then scroll down to the selection.
+    let mut start = offset.min(last);
+    if let Some(selected) = selected {
+        start = start.min(selected);
+    }
+    let mut end = (start + height).min(len);
+    if let Some(selected) = selected
+        && selected >= end
+    {
+        end = selected + 1;
+        // With no room at all ratatui scrolls past the selection: drawing that
+        // one row moves the returned state's offset on by one, as it should.
+        start = end.saturating_sub(height.max(1));
+    }
+
+    let state = TableState::default().with_selected(selected.map(|s| s - start));
+    (start..end, state)
+}
+
+/// The header rows of the list and journal tables.
+const TABLE_HEADER_ROWS: u16 = 1;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +170,80 @@ mod tests {
         for name in crate::config::NAMED_COLORS {
             assert!(parse_color(name).is_some(), "{name}");
         }
+    }
+
+    /// A table like the list's and the journal's: a bordered block, a
+    /// one-line header, one-line rows numbered by their index.
+    fn table(rows: impl IntoIterator<Item = usize>) -> ratatui::widgets::Table<'static> {
+        use ratatui::layout::Constraint;
+        use ratatui::widgets::{Borders, Row, Table};
+
+        Table::new(
+            rows.into_iter()
+                .map(|i| Row::new([format!("row {i}"), "x".to_owned()])),
+            [Constraint::Length(8), Constraint::Fill(1)],
+        )
+        .header(Row::new(["Name", "Other"]))
+        .block(Block::default().borders(Borders::ALL))
+        .row_highlight_style(ratatui::style::Style::new().reversed())
+        .highlight_symbol("▶ ")
+    }
+
+    #[test]
+    fn a_window_draws_what_the_whole_table_draws() {
+        use ratatui::buffer::Buffer;
+        use ratatui::widgets::{Borders, StatefulWidget as _};
+
+        let block = Block::default().borders(Borders::ALL);
+        let mut cases = 0;
+        for height in 0..=9_u16 {
+            let area = Rect::new(0, 0, 24, height);
+            for len in 0..=12_usize {
+                for offset in 0..=14 {
+                    for selected in std::iter::once(None).chain((0..=len + 2).map(Some)) {
+                        // The whole table, as the panes drew it before.
+                        let mut whole_state = TableState::default()
+                            .with_offset(offset)
+                            .with_selected(selected);
+                        let mut whole = Buffer::empty(area);
+                        table(0..len).render(area, &mut whole, &mut whole_state);
+
+                        // Only the window's rows.
+                        let (range, mut state) = table_window(&block, area, len, offset, selected);
+                        assert!(range.end <= len, "{range:?} past {len} rows");
+                        let start = range.start;
+                        let mut windowed = Buffer::empty(area);
+                        table(range).render(area, &mut windowed, &mut state);
+
+                        let case = format!(
+                            "height {height}, {len} rows, offset {offset}, selected {selected:?}"
+                        );
+                        assert_eq!(windowed, whole, "{case}");
+                        assert_eq!(start + state.offset(), whole_state.offset(), "{case}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 1_000);
+    }
+
+    #[test]
+    fn a_window_holds_only_the_rows_in_view() {
+        use ratatui::widgets::Borders;
+
+        let block = Block::default().borders(Borders::ALL);
+        // 50 lines: 48 inside the borders, one header, 47 rows.
+        let area = Rect::new(0, 0, 200, 50);
+        let (range, _) = table_window(&block, area, 10_000, 0, None);
+        assert_eq!(range, 0..47);
+        // The selection far below the view scrolls it just enough.
+        let (range, state) = table_window(&block, area, 10_000, 0, Some(5_000));
+        assert_eq!(range, 4_954..5_001);
+        assert_eq!(state.selected(), Some(46));
+        // A selection inside the view keeps the offset.
+        let (range, state) = table_window(&block, area, 10_000, 100, Some(120));
+        assert_eq!(range, 100..147);
+        assert_eq!(state.selected(), Some(20));
     }
 }
