@@ -1231,6 +1231,41 @@ async fn sleep_until(at: Option<DateTime<Utc>>) {
         if wait.is_zero() {
             return;
         }
-        tokio::time::sleep(wait.min(WALL_CLOCK_CHECK)).await;
+        let check = next_wall_clock_check(tokio::time::Instant::now());
+        tokio::time::sleep_until(check.min(tokio::time::Instant::now() + wait)).await;
+    }
+}
+
+/// The next wall-clock check after `now`: on a grid of [`WALL_CLOCK_CHECK`] steps shared
+/// by every session of the process, so that hundreds of idle sessions wake the runtime
+/// together, once per step, instead of each at its own moment.
+fn next_wall_clock_check(now: tokio::time::Instant) -> tokio::time::Instant {
+    static ORIGIN: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(|| now);
+    if now < origin {
+        // Another runtime's clock (tests pause and move time): no grid to share.
+        return now + WALL_CLOCK_CHECK;
+    }
+    let step = WALL_CLOCK_CHECK.as_millis();
+    let elapsed = now.saturating_duration_since(origin).as_millis();
+    let next = (elapsed / step + 1) * step;
+    origin + Duration::from_millis(u64::try_from(next).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_checks_share_one_grid() {
+        let now = tokio::time::Instant::now();
+        let first = next_wall_clock_check(now);
+        assert!(first > now && first <= now + WALL_CLOCK_CHECK);
+        // Sessions asking at different moments within one step wake at the same instant.
+        let a = next_wall_clock_check(first - Duration::from_secs(4));
+        let b = next_wall_clock_check(first - Duration::from_millis(10));
+        assert_eq!(a, b);
+        // At a grid point, the next check is one whole step later, never now.
+        assert_eq!(next_wall_clock_check(first), first + WALL_CLOCK_CHECK);
     }
 }
