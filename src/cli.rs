@@ -639,9 +639,8 @@ fn quick_lookup(
     name: &str,
 ) -> Option<(TokenCache, Settings, config::index::Indexed)> {
     let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
-    let bytes = std::fs::read(path).ok()?;
+    let digest = config::index::Digest::of_file(&path).ok()?;
     let cache = TokenCache::open_default()?;
-    let digest = config::index::Digest::of(&bytes);
     let (settings, indexed) =
         config::index::lookup(&config::index::index_dir(cache.dir()), digest, name)?;
     Some((cache, settings, indexed))

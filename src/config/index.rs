@@ -41,6 +41,24 @@ impl Digest {
         Self(Sha256::digest(bytes).into())
     }
 
+    /// The digest of the file at `path`, read in small pieces: no buffer the size of a
+    /// large connections file is allocated (and faulted in) on the quick path.
+    pub fn of_file(path: &Path) -> std::io::Result<Self> {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Self(hasher.finalize().into()))
+    }
+
     fn hex(self) -> String {
         self.0.iter().fold(String::with_capacity(64), |mut out, b| {
             use std::fmt::Write as _;
@@ -85,20 +103,22 @@ fn index_path(dir: &Path, digest: Digest) -> PathBuf {
 /// Only `refresh_before` and `assumed_lifetime` of the settings are the file's; the rest
 /// are defaults, so the result is only for judging a cached token.
 pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Indexed)> {
-    let text = std::fs::read_to_string(index_path(dir, digest)).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != MAGIC {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(index_path(dir, digest)).ok()?;
+    // Read up to the line wanted, no further.
+    let mut lines = std::io::BufReader::with_capacity(16 * 1024, file).lines();
+    if lines.next()?.ok()? != MAGIC {
         return None;
     }
-    let settings: IndexedSettings = serde_json::from_str(lines.next()?).ok()?;
+    let settings: IndexedSettings = serde_json::from_str(&lines.next()?.ok()?).ok()?;
     // Every line starts with the JSON string of its name; compare that first so only the
     // one line wanted is decoded.
     let prefix = format!("[{}", serde_json::to_string(name).ok()?);
-    let line = lines.find(|l| {
+    let line = lines.map_while(Result::ok).find(|l| {
         l.strip_prefix(prefix.as_str())
             .is_some_and(|rest| rest.starts_with(','))
     })?;
-    let [name, url, database, user]: [String; 4] = serde_json::from_str(line).ok()?;
+    let [name, url, database, user]: [String; 4] = serde_json::from_str(&line).ok()?;
     let settings = Settings {
         refresh_before: Duration::from_millis(settings.refresh_before_ms),
         assumed_lifetime: Duration::from_millis(settings.assumed_lifetime_ms),
@@ -230,6 +250,18 @@ password = "never-in-the-index"
         assert_eq!(two.user, "Bob \\ Backslash");
         assert!(lookup(dir.path(), digest, "acm").is_none());
         assert!(lookup(dir.path(), digest, "nobody").is_none());
+    }
+
+    #[test]
+    fn a_file_digest_read_in_pieces_equals_the_digest_of_its_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("connections.toml");
+        let big = FILE.repeat(400); // larger than one read
+        std::fs::write(&path, &big).expect("write");
+        assert_eq!(
+            Digest::of_file(&path).expect("digest"),
+            Digest::of(big.as_bytes())
+        );
     }
 
     #[test]
