@@ -527,7 +527,7 @@ impl App {
 
     /// Moves the journal selection by `delta` visible rows (negative is newer): keys and wheel.
     pub fn scroll_journal(&mut self, delta: isize) {
-        let len = self.visible_journal().len();
+        let len = self.visible_journal_len();
         self.journal_view.scroll(delta, len);
     }
 
@@ -538,17 +538,31 @@ impl App {
 
     /// The journal entries the filters let through, newest first.
     pub fn visible_journal(&self) -> Vec<&JournalEntry> {
-        self.journal
-            .iter()
-            .filter(|e| self.passes_journal_filters(e))
-            .collect()
+        let passes = self.journal_filter();
+        self.journal.iter().filter(|e| passes(e)).collect()
     }
 
-    /// True when the journal filters let `entry` through.
-    fn passes_journal_filters(&self, entry: &JournalEntry) -> bool {
-        let connection_ok = !self.journal_view.only_selected_connection
-            || self.selected_name() == Some(entry.connection.as_str());
-        connection_ok && (!self.journal_view.failures_only || entry.is_failure())
+    /// How many entries [`Self::visible_journal`] would give, without collecting them.
+    pub(crate) fn visible_journal_len(&self) -> usize {
+        if !self.journal_view.only_selected_connection && !self.journal_view.failures_only {
+            return self.journal.len();
+        }
+        let passes = self.journal_filter();
+        self.journal.iter().filter(|e| passes(e)).count()
+    }
+
+    /// The journal filters as one test, with the selected connection looked up once
+    /// rather than once per entry.
+    fn journal_filter(&self) -> impl Fn(&JournalEntry) -> bool + '_ {
+        let only = self
+            .journal_view
+            .only_selected_connection
+            .then(|| self.selected_name());
+        let failures_only = self.journal_view.failures_only;
+        move |entry| {
+            only.is_none_or(|name| name == Some(entry.connection.as_str()))
+                && (!failures_only || entry.is_failure())
+        }
     }
 
     /// The selected journal entry among the visible ones.
@@ -868,12 +882,12 @@ impl App {
 
     /// A new exchange: at the top; a scrolled-down selection stays on its entry.
     fn on_journal_entry(&mut self, entry: JournalEntry) {
-        if self.journal_view.selected > 0 && self.passes_journal_filters(&entry) {
+        if self.journal_view.selected > 0 && (self.journal_filter())(&entry) {
             self.journal_view.selected += 1;
         }
         self.journal.push_front(entry);
         self.journal.truncate(self.journal_capacity);
-        let len = self.visible_journal().len();
+        let len = self.visible_journal_len();
         self.journal_view.scroll(0, len);
     }
 
@@ -1086,7 +1100,7 @@ impl App {
         if self.focus != Pane::Journal || self.inspector_open || hidden {
             return None;
         }
-        let len = self.visible_journal().len();
+        let len = self.visible_journal_len();
         let view = &mut self.journal_view;
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => view.scroll(-1, len),

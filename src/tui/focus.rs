@@ -219,7 +219,7 @@ impl App {
             }
             Pane::Journal => {
                 if let Some(at) = table_row(area, row, self.areas.journal_offset.get())
-                    .filter(|&at| at < self.visible_journal().len())
+                    .filter(|&at| at < self.visible_journal_len())
                 {
                     self.journal_view.selected = at;
                 }
