@@ -541,12 +541,20 @@ impl Bench<'_> {
                     "< 0.5 %",
                     share < 0.5,
                 );
-                table.row(
-                    "Idle TUI: wakeups (context switches, all threads)",
-                    format!("{wakeups} ({:.1}/s)", wakeups as f64 / seconds),
-                    "—",
-                    true,
-                );
+                if after.switches == 0 {
+                    // Some kernels and sandboxes report no context switches at all.
+                    table.unmeasured(
+                        "Idle TUI: wakeups",
+                        "the kernel reports no context switches",
+                    );
+                } else {
+                    table.row(
+                        "Idle TUI: wakeups (context switches, all threads)",
+                        format!("{wakeups} ({:.1}/s)", wakeups as f64 / seconds),
+                        "—",
+                        true,
+                    );
+                }
             }
             _ => table.unmeasured("Idle TUI: CPU and wakeups", "needs Linux /proc"),
         }
