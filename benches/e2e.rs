@@ -95,6 +95,11 @@ fn main() -> anyhow::Result<()> {
     }
 
     println!("\n{}", table.markdown());
+    println!(
+        "Measured on {}, {}.\n",
+        machine(),
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
     let missed = table.missed();
     if missed.is_empty() {
         println!("every target met");
