@@ -132,10 +132,12 @@ fn assert_same_json(a: &serde_json::Value, b: &serde_json::Value) {
 /// `acme 1h04m` as (name, minutes left); `-`/`expired` as `None`.
 fn prompt_minutes(line: &str) -> (String, Option<i64>) {
     let (name, left) = line.trim().rsplit_once(' ').expect("NAME LEFT");
-    let minutes = left.strip_suffix('m').and_then(|m| match m.split_once('h') {
-        Some((h, m)) => Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?),
-        None => m.parse().ok(),
-    });
+    let minutes = left
+        .strip_suffix('m')
+        .and_then(|m| match m.split_once('h') {
+            Some((h, m)) => Some(h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?),
+            None => m.parse().ok(),
+        });
     (name.to_owned(), minutes)
 }
 
@@ -154,7 +156,11 @@ fn assert_same_prompt(a: &str, b: &str) {
 async fn a_second_token_comes_from_the_quick_path_in_every_format() {
     let fx = Fixture::quick().await;
     let (first, path) = fx.run(&["token", "acme"]).await;
-    assert_eq!(path, Path::Full, "the first run authorizes on the full path");
+    assert_eq!(
+        path,
+        Path::Full,
+        "the first run authorizes on the full path"
+    );
     assert_eq!(fx.basic(), 1);
     assert_eq!(fx.index_files().len(), 1, "the full path wrote the index");
     let token = first.trim().to_owned();
@@ -197,7 +203,12 @@ async fn a_renamed_connection_is_seen_at_once() {
 
     fx.write_config(&fx.file("acme2", "Jane Doe"));
     let (out, _) = fx.run_any(&["token", "acme"]).await;
-    assert_eq!(out.status.code(), Some(3), "config exit code: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "config exit code: {}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
     assert!(
         stderr(&out).contains("no connection named 'acme'"),
@@ -249,7 +260,11 @@ async fn min_life_longer_than_the_cached_token_forces_an_authorize() {
     assert_eq!(fx.basic(), 1);
 
     let (fresh, path) = fx.run(&["token", "acme", "--min-life", "2h"]).await;
-    assert_eq!(path, Path::Full, "the index lookup gave way to an authorize");
+    assert_eq!(
+        path,
+        Path::Full,
+        "the index lookup gave way to an authorize"
+    );
     assert_eq!(fx.basic(), 2);
     assert_ne!(fresh, first);
 
@@ -281,7 +296,11 @@ async fn a_damaged_index_changes_nothing(damage: fn(&[u8]) -> Vec<u8>) {
         std::fs::write(file, damage(&bytes)).expect("damage the index");
     }
     let (after, paths) = outputs(&fx).await;
-    assert_eq!(paths[0], Path::Full, "a damaged index sends token down the full path");
+    assert_eq!(
+        paths[0],
+        Path::Full,
+        "a damaged index sends token down the full path"
+    );
     assert_eq!(after.0, before.0);
     assert_same_json(&after.1, &before.1);
     assert_same_prompt(&after.2, &before.2);
@@ -303,7 +322,10 @@ async fn garbage_over_the_index_changes_nothing() {
         bytes
             .iter()
             .enumerate()
-            .map(|(i, b)| b.wrapping_mul(31).wrapping_add(u8::try_from(i % 251).unwrap_or(0)))
+            .map(|(i, b)| {
+                b.wrapping_mul(31)
+                    .wrapping_add(u8::try_from(i % 251).unwrap_or(0))
+            })
             .collect()
     })
     .await;
