@@ -409,10 +409,12 @@ async fn an_unknown_name_lists_twelve_names_and_how_many_more() {
     let base = fx.sim.base_url();
     let mut text = String::new();
     for i in 0..30 {
-        text.push_str(&format!(
+        use std::fmt::Write as _;
+        let _ = write!(
+            text,
             "[[connection]]\nname = \"conn-{i:02}\"\nurl = \"{base}\"\ndatabase = \"Acme_Healthy\"\n\
              user = \"Jane Doe\"\npassword_env = \"ACTSM_TEST_ACME_PW\"\n\n"
-        ));
+        );
     }
     fx.write_config(&text);
     for command in ["token", "prompt"] {

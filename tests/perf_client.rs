@@ -129,7 +129,7 @@ async fn a_plain_http_client_refuses_https_without_sending() {
             Duration::from_secs(3600),
         )
         .await;
-    let verdict = result.err().expect("refused");
+    let verdict = result.expect_err("refused");
     assert_eq!(verdict.kind, VerdictKind::Transport);
     let detail = verdict.detail.clone().unwrap_or_default();
     assert!(detail.contains("plain http:// only"), "{detail}");
@@ -137,7 +137,7 @@ async fn a_plain_http_client_refuses_https_without_sending() {
     assert_eq!(exchange.status, None, "no response: nothing was sent");
 
     let (_, result) = client.system(&https, "Acme").await;
-    assert_eq!(result.err().expect("refused").kind, VerdictKind::Transport);
+    assert_eq!(result.expect_err("refused").kind, VerdictKind::Transport);
 
     // Give a connection that was (wrongly) opened time to be accepted; then none was.
     tokio::time::sleep(Duration::from_millis(200)).await;
