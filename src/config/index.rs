@@ -136,16 +136,15 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
 }
 
 /// Writes the index of `config`, loaded from bytes that hash to `digest`, into `dir`,
-/// unless it is there already; then removes all but the newest [`KEEP`] index files.
+/// unless it is there already, byte for byte; then removes all but the newest [`KEEP`]
+/// index files.
 ///
+/// An index file that differs (damaged, cut short) is replaced: the full path that found
+/// it useless must repair it, or every later call would take the full path too.
 /// Written owner-only, to a temporary file renamed into place, so a reader never sees
 /// half an index.
 pub fn store(dir: &Path, digest: Digest, config: &Config) -> std::io::Result<()> {
     let path = index_path(dir, digest);
-    if path.exists() {
-        return Ok(());
-    }
-    crate::paths::create_private_dir(dir)?;
     let mut text = String::with_capacity(64 + config.connections.len() * 128);
     text.push_str(MAGIC);
     text.push('\n');
@@ -161,6 +160,10 @@ pub fn store(dir: &Path, digest: Digest, config: &Config) -> std::io::Result<()>
         text.push_str(&line);
         text.push('\n');
     }
+    if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
+    crate::paths::create_private_dir(dir)?;
 
     let temp = dir.join(format!(
         ".{}.{}.{:08x}.tmp",
@@ -302,6 +305,21 @@ password = "never-in-the-index"
 
         std::fs::write(&path, text.replace("\"acme\",", "\"acme\",42,")).expect("write");
         assert!(lookup(dir.path(), digest, "acme").is_none());
+    }
+
+    #[test]
+    fn storing_again_repairs_a_damaged_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digest = Digest::of(FILE.as_bytes());
+        store(dir.path(), digest, &config(FILE)).expect("stored");
+        let path = index_path(dir.path(), digest);
+        let good = std::fs::read(&path).expect("index");
+        std::fs::write(&path, &good[..good.len() / 2]).expect("cut short");
+        assert!(lookup(dir.path(), digest, "acme-2").is_none());
+
+        store(dir.path(), digest, &config(FILE)).expect("stored again");
+        assert_eq!(std::fs::read(&path).expect("index"), good);
+        assert!(lookup(dir.path(), digest, "acme-2").is_some());
     }
 
     #[test]
