@@ -523,8 +523,21 @@ fn run_script(command: Cmd, config_flag: Option<PathBuf>) -> anyhow::Result<Exit
         clap_complete::generate(shell, &mut command, "actsm", &mut std::io::stdout());
         return Ok(Exit::Ok.into());
     }
-    let indexed = matches!(command, Cmd::Token { .. } | Cmd::Prompt { .. });
-    let config = load_script_config(paths::resolve_config(config_flag), indexed)?;
+    let quick = match &command {
+        Cmd::Token { name, .. } | Cmd::Exec { name, .. } => {
+            quick_config(config_flag.as_deref(), name)
+        }
+        _ => None,
+    };
+    let config = if let Some(config) = quick {
+        config
+    } else {
+        let indexed = matches!(
+            command,
+            Cmd::Token { .. } | Cmd::Exec { .. } | Cmd::Prompt { .. }
+        );
+        load_script_config(paths::resolve_config(config_flag), indexed)?
+    };
     let exit = match command {
         Cmd::Token {
             name,
@@ -619,16 +632,32 @@ fn load_script_config(path: Option<PathBuf>, index: bool) -> anyhow::Result<Conf
     if !index {
         return load_config(Some(&path));
     }
-    let (config, digest) =
-        config::load_with_digest(&path).map_err(|err| failed(Exit::Config, err.to_string()))?;
+    let (config, text) =
+        config::load_with_text(&path).map_err(|err| failed(Exit::Config, err.to_string()))?;
     log_warnings(&config);
-    if let (Some(digest), Some(cache)) = (digest, TokenCache::open_default())
-        && let Err(e) =
-            config::index::store(&config::index::index_dir(cache.dir()), digest, &config)
+    if let (Some(text), Some(cache)) = (text, TokenCache::open_default())
+        && let Err(e) = config::index::store(&config::index::index_dir(cache.dir()), &text, &config)
     {
         tracing::debug!("connection index not written: {e}");
     }
     Ok(config)
+}
+
+/// The connections file cut down to the lines before its first table, `[settings]` and
+/// the connection `name`, parsed: what `token` and `exec` need, without parsing hundreds
+/// of other connections. `None` when the index has no verified cut for these bytes (see
+/// [`config::index`]); the caller then loads the whole file.
+fn quick_config(config_flag: Option<&Path>, name: &str) -> Option<Config> {
+    let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
+    let bytes = std::fs::read(&path).ok()?;
+    let cache = TokenCache::open_default()?;
+    let digest = config::index::Digest::of(&bytes);
+    let (_, indexed) = config::index::lookup(&config::index::index_dir(cache.dir()), digest, name)?;
+    let cut = indexed.cut(std::str::from_utf8(&bytes).ok()?)?;
+    let mut config = config::parse(&cut, &path).ok()?;
+    config::add_file_warnings(&mut config, &path);
+    log_warnings(&config);
+    Some(config)
 }
 
 /// The connection `name` and its file's settings from the connection index, with the

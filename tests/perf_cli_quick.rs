@@ -384,19 +384,16 @@ async fn prompt_reads_the_index_when_one_matches_the_file() {
     // An index for these very bytes that says acme is another user, who has no cached
     // token. Only a prompt that reads the index can print "-" now.
     let bytes = std::fs::read(fx.config_path()).expect("file");
-    let text = String::from_utf8(bytes.clone()).expect("utf-8");
+    let text = String::from_utf8(bytes).expect("utf-8");
     let forged = actsm::config::parse(
         &text.replace("user = \"Jane Doe\"", "user = \"Nobody Cached\""),
         &fx.config_path(),
     )
     .expect("forged config parses");
     std::fs::remove_dir_all(fx.index_dir()).expect("remove the index");
-    actsm::config::index::store(
-        &fx.index_dir(),
-        actsm::config::index::Digest::of(&bytes),
-        &forged,
-    )
-    .expect("forged index");
+    // Stored under the digest of the real text, with the forged connection's lines (its
+    // cut does not parse to the forged connection, so none is recorded).
+    actsm::config::index::store(&fx.index_dir(), &text, &forged).expect("forged index");
     let (quick, _) = fx.run(&["prompt", "acme"]).await;
     assert_eq!(quick, "acme -\n", "the prompt came from the index");
 }
@@ -441,4 +438,76 @@ async fn an_unknown_name_lists_twelve_names_and_how_many_more() {
     assert!(err.contains("known connections: acme, other"), "{err}");
     assert!(!err.contains("more"), "{err}");
     assert_eq!(fx.basic(), 0);
+}
+
+// ---------------------------------------------------------------- the cut for --fresh and exec
+
+#[cfg(unix)] // `sh` as the command exec runs
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_and_exec_parse_only_their_connection_cut_from_the_file() {
+    let fx = Fixture::quick().await;
+    fx.write_config(&fx.file("acme", SECOND_USER));
+    fx.run(&["token", "other"]).await; // writes the index, with a verified cut per connection
+    assert_eq!(fx.basic(), 1);
+
+    // Through the cut: the right connection, a new authorize each time.
+    let (out, _) = fx
+        .run(&["token", "acme", "--fresh", "--format", "json"])
+        .await;
+    let doc = json(&out);
+    assert_eq!(doc["name"], "acme");
+    assert_eq!(doc["user"], SECOND_USER);
+    assert_eq!(doc["from_cache"], false);
+    assert_eq!(fx.basic(), 2);
+    let (out, _) = fx
+        .run(&[
+            "exec",
+            "other",
+            "--fresh",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$ACT_DATABASE\"",
+        ])
+        .await;
+    assert_eq!(out, "Acme_Healthy\n");
+    assert_eq!(fx.basic(), 3);
+
+    // Proof that the cut, not the whole file, was parsed: give acme's line the ranges of
+    // other's table. Only a command that parses the cut now finds no 'acme' in it.
+    let index = fx.index_files().pop().expect("one index");
+    let text = std::fs::read_to_string(&index).expect("index");
+    let ranges = |name: &str| -> serde_json::Value {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("[\"{name}\",")))
+            .expect("line");
+        json(line)[4].clone()
+    };
+    let (acme, other) = (ranges("acme"), ranges("other"));
+    assert_ne!(acme, other);
+    assert!(
+        acme.as_array().is_some_and(|a| !a.is_empty()),
+        "acme has a cut"
+    );
+    let forged: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("[\"acme\",") {
+                let mut v = json(l);
+                v[4] = other.clone();
+                format!("{v}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&index, forged).expect("forge");
+    let (out, _) = fx.run_any(&["token", "acme", "--fresh"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no connection named 'acme'"),
+        "{}",
+        stderr(&out)
+    );
 }

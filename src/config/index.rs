@@ -10,13 +10,22 @@
 //! line that does not decode) answers `None` and the caller takes the full path, which
 //! writes the index for next time.
 //!
-//! An index holds names, URLs, database and user names, never a password or a token.
+//! An index holds names, URLs, database and user names and byte offsets into the file,
+//! never a password or a token.
 //!
-//! Format, one item per line: `actsm-connection-index/1`, then a JSON object of the
-//! settings a cached token is judged by, then one JSON array
-//! `[name, url, database, user]` per connection in file order.
+//! The offsets serve the commands that need the whole connection (`token --fresh`, a
+//! cache miss, `exec`): they parse only the lines before the first table, `[settings]`
+//! and that one `[[connection]]`, cut from the file. A cut is recorded only when parsing
+//! it gave exactly what the full parse gave for that connection and the settings, so the
+//! cut parse is the full parse, minus the other connections.
+//!
+//! Format, one item per line: `actsm-connection-index/2`, then a JSON object of the
+//! settings a cached token is judged by and where the preamble and `[settings]` are,
+//! then one JSON array `[name, url, database, user, [[start, end], ...]]` per connection
+//! in file order (no ranges when its cut could not be verified).
 
 use std::io::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -25,7 +34,7 @@ use sha2::{Digest as _, Sha256};
 use super::{Config, Settings};
 
 /// The first line of every index file.
-const MAGIC: &str = "actsm-connection-index/1";
+const MAGIC: &str = "actsm-connection-index/2";
 /// Index files end in this.
 const EXT: &str = "idx";
 /// How many index files are kept: one per version of each connections file in use.
@@ -68,7 +77,8 @@ impl Digest {
     }
 }
 
-/// One connection as the index knows it: enough to find its cached token and print it.
+/// One connection as the index knows it: enough to find its cached token and print it,
+/// and where in the file it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indexed {
     /// The connection's name.
@@ -79,13 +89,144 @@ pub struct Indexed {
     pub database: String,
     /// Its Act! user name.
     pub user: String,
+    /// The pieces of the file to parse for this connection alone (see [`Indexed::cut`]);
+    /// `None` when no verified cut exists.
+    pieces: Option<Vec<Range<usize>>>,
 }
 
-/// The settings a cached token is judged by, as written in the index.
+impl Indexed {
+    /// The part of `text` (the file the index was made from) that parses to this
+    /// connection with the file's settings: the lines before the first table,
+    /// `[settings]`, and this `[[connection]]`. `None` when there is no verified cut or
+    /// `text` does not fit it.
+    pub fn cut(&self, text: &str) -> Option<String> {
+        let pieces = self.pieces.as_ref()?;
+        let mut out = String::new();
+        for piece in pieces {
+            out.push_str(text.get(piece.clone())?);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The settings a cached token is judged by, and where the shared pieces are.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct IndexedSettings {
     refresh_before_ms: u64,
     assumed_lifetime_ms: u64,
+    /// The preamble and the `[settings]` tables: part of every connection's cut.
+    shared: Vec<[usize; 2]>,
+}
+
+/// One line of the index after the settings line.
+type Line = (String, String, String, String, Vec<[usize; 2]>);
+
+/// Where a file's tables are, found by their header lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Layout {
+    /// The text before the first header, then every `[settings]` or `[settings.*]` table.
+    shared: Vec<Range<usize>>,
+    /// Per `[[connection]]`, its table and any `[connection.*]` tables after it.
+    connections: Vec<Vec<Range<usize>>>,
+}
+
+/// The header lines of `text` and what they open; `None` for a header that is neither
+/// settings nor a connection (the full parse refuses those anyway).
+///
+/// Headers are recognised by line only: a line inside a multi-line string that looks like
+/// one misleads it. That is why every cut is checked against the full parse before it is
+/// recorded.
+fn layout(text: &str) -> Option<Layout> {
+    let mut layout = Layout::default();
+    let mut owner = Owner::Shared;
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let header = line.trim_start();
+        let next_owner = if let Some(inner) = header.strip_prefix("[[") {
+            let name = inner.split("]]").next()?.trim();
+            (name == "connection").then_some(Owner::Connection)?;
+            Some((Owner::Connection, true))
+        } else if let Some(inner) = header.strip_prefix('[') {
+            let name = inner.split(']').next()?.trim();
+            let first = name.split('.').next().unwrap_or_default().trim();
+            match first {
+                "settings" => Some((Owner::Shared, false)),
+                "connection" if !layout.connections.is_empty() => Some((Owner::Connection, false)),
+                _ => return None,
+            }
+        } else {
+            None
+        };
+        if let Some((next, opens_connection)) = next_owner {
+            close(&mut layout, &owner, start..offset);
+            if opens_connection {
+                layout.connections.push(Vec::new());
+            }
+            owner = next;
+            start = offset;
+        }
+        offset += line.len();
+    }
+    close(&mut layout, &owner, start..offset);
+    Some(layout)
+}
+
+/// Which part of the file a table belongs to.
+enum Owner {
+    Shared,
+    Connection,
+}
+
+/// Adds the table at `range` to what `owner` owns.
+fn close(layout: &mut Layout, owner: &Owner, range: Range<usize>) {
+    if range.is_empty() {
+        return;
+    }
+    match owner {
+        Owner::Shared => layout.shared.push(range),
+        Owner::Connection => {
+            if let Some(last) = layout.connections.last_mut() {
+                last.push(range);
+            }
+        }
+    }
+}
+
+/// The cut of connection `i` per `layout`, when parsing it gives exactly `config`'s
+/// settings and its connection `i`.
+fn verified_cut(
+    text: &str,
+    path: &Path,
+    layout: &Layout,
+    config: &Config,
+    i: usize,
+) -> Option<Vec<Range<usize>>> {
+    let own = layout.connections.get(i)?;
+    let pieces: Vec<Range<usize>> = layout.shared.iter().chain(own).cloned().collect();
+    let probe = Indexed {
+        name: String::new(),
+        url: String::new(),
+        database: String::new(),
+        user: String::new(),
+        pieces: Some(pieces),
+    };
+    let cut = super::parse(&probe.cut(text)?, path).ok()?;
+    let same = cut.settings == config.settings
+        && cut.connections.len() == 1
+        && cut.connections.first() == config.connections.get(i);
+    same.then_some(probe.pieces).flatten()
+}
+
+fn to_pairs(ranges: &[Range<usize>]) -> Vec<[usize; 2]> {
+    ranges.iter().map(|r| [r.start, r.end]).collect()
+}
+
+fn to_ranges(pairs: &[[usize; 2]]) -> Vec<Range<usize>> {
+    pairs.iter().map(|[a, b]| *a..*b).collect()
 }
 
 /// The index folder inside the cache folder `cache_dir`.
@@ -118,24 +259,30 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
         l.strip_prefix(prefix.as_str())
             .is_some_and(|rest| rest.starts_with(','))
     })?;
-    let [name, url, database, user]: [String; 4] = serde_json::from_str(&line).ok()?;
-    let settings = Settings {
+    let (name, url, database, user, own): Line = serde_json::from_str(&line).ok()?;
+    let pieces = (!own.is_empty()).then(|| {
+        let mut pieces = to_ranges(&settings.shared);
+        pieces.extend(to_ranges(&own));
+        pieces
+    });
+    let judged_by = Settings {
         refresh_before: Duration::from_millis(settings.refresh_before_ms),
         assumed_lifetime: Duration::from_millis(settings.assumed_lifetime_ms),
         ..Settings::default()
     };
     Some((
-        settings,
+        judged_by,
         Indexed {
             name,
             url,
             database,
             user,
+            pieces,
         },
     ))
 }
 
-/// Writes the index of `config`, loaded from bytes that hash to `digest`, into `dir`,
+/// Writes the index of `config`, parsed from `source`, into `dir`,
 /// unless it is there already, byte for byte; then removes all but the newest [`KEEP`]
 /// index files.
 ///
@@ -143,21 +290,45 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
 /// it useless must repair it, or every later call would take the full path too.
 /// Written owner-only, to a temporary file renamed into place, so a reader never sees
 /// half an index.
-pub fn store(dir: &Path, digest: Digest, config: &Config) -> std::io::Result<()> {
+pub fn store(dir: &Path, source: &str, config: &Config) -> std::io::Result<()> {
+    let digest = Digest::of(source.as_bytes());
     let path = index_path(dir, digest);
+    let config_path = config
+        .path
+        .as_deref()
+        .unwrap_or(Path::new("connections.toml"));
+    // A layout whose connections do not line up with the parse gives no cuts at all.
+    let layout = layout(source).filter(|l| l.connections.len() == config.connections.len());
+
     let mut text = String::with_capacity(64 + config.connections.len() * 128);
     text.push_str(MAGIC);
     text.push('\n');
     let settings = IndexedSettings {
         refresh_before_ms: millis(config.settings.refresh_before),
         assumed_lifetime_ms: millis(config.settings.assumed_lifetime),
+        shared: layout
+            .as_ref()
+            .map(|l| to_pairs(&l.shared))
+            .unwrap_or_default(),
     };
     text.push_str(&serde_json::to_string(&settings).map_err(std::io::Error::other)?);
     text.push('\n');
-    for c in &config.connections {
-        let line = serde_json::to_string(&[&c.name, &c.url, &c.database, &c.user])
-            .map_err(std::io::Error::other)?;
-        text.push_str(&line);
+    for (i, c) in config.connections.iter().enumerate() {
+        let own = layout
+            .as_ref()
+            .and_then(|l| {
+                verified_cut(source, config_path, l, config, i)?;
+                l.connections.get(i).map(|own| to_pairs(own))
+            })
+            .unwrap_or_default();
+        let line: Line = (
+            c.name.clone(),
+            c.url.clone(),
+            c.database.clone(),
+            c.user.clone(),
+            own,
+        );
+        text.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
         text.push('\n');
     }
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
@@ -238,7 +409,7 @@ password = "never-in-the-index"
     fn a_stored_index_finds_each_connection_and_the_settings() {
         let dir = tempfile::tempdir().expect("tempdir");
         let digest = Digest::of(FILE.as_bytes());
-        store(dir.path(), digest, &config(FILE)).expect("stored");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
 
         let (settings, acme) = lookup(dir.path(), digest, "acme").expect("acme");
         assert_eq!(acme.url, "https://acme.example.invalid/act.web.api");
@@ -253,6 +424,66 @@ password = "never-in-the-index"
         assert_eq!(two.user, "Bob \\ Backslash");
         assert!(lookup(dir.path(), digest, "acm").is_none());
         assert!(lookup(dir.path(), digest, "nobody").is_none());
+    }
+
+    /// The cut of `name` from an index of `text`, parsed.
+    fn cut_config(text: &str, name: &str) -> Option<Config> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        store(dir.path(), text, &config(text)).expect("stored");
+        let (_, indexed) = lookup(dir.path(), Digest::of(text.as_bytes()), name).expect("found");
+        let cut = indexed.cut(text)?;
+        Some(super::super::parse(&cut, Path::new("connections.toml")).expect("cut parses"))
+    }
+
+    #[test]
+    fn each_cut_parses_to_the_settings_and_that_connection_alone() {
+        let full = config(FILE);
+        for (i, name) in ["acme", "acme-2"].into_iter().enumerate() {
+            let cut = cut_config(FILE, name).expect("a verified cut");
+            assert_eq!(cut.settings, full.settings);
+            assert_eq!(cut.connections, vec![full.connections[i].clone()]);
+        }
+    }
+
+    #[test]
+    fn settings_after_the_connections_and_a_preamble_are_in_every_cut() {
+        let text = format!(
+            "# my servers\n\n{}\n[settings]\ntimeout = \"42s\"\nrefresh_before = \"9m\"\n",
+            &FILE[FILE.find("[[connection]]").expect("a connection")..]
+        );
+        let full = config(&text);
+        assert_eq!(full.settings.timeout, Duration::from_secs(42));
+        let cut = cut_config(&text, "acme-2").expect("a verified cut");
+        assert_eq!(cut.settings, full.settings);
+        assert_eq!(cut.connections, vec![full.connections[1].clone()]);
+    }
+
+    #[test]
+    fn a_header_inside_a_multi_line_string_gives_no_cut_rather_than_a_wrong_one() {
+        // The note's second line looks like a header: a line scanner would cut acme's
+        // table there. The check against the full parse refuses that cut.
+        let text = FILE.replace(
+            "password_env = \"ACME_PW\"",
+            "password_env = \"ACME_PW\"\nnote = \"\"\"\n[[connection]]\n\"\"\"",
+        );
+        let full = config(&text);
+        assert_eq!(full.connections.len(), 2, "the note is one string");
+        assert!(cut_config(&text, "acme").is_none());
+        // The index still serves the quick path of `actsm token` for every connection.
+        let dir = tempfile::tempdir().expect("tempdir");
+        store(dir.path(), &text, &full).expect("stored");
+        let digest = Digest::of(text.as_bytes());
+        assert!(lookup(dir.path(), digest, "acme").is_some());
+        assert!(lookup(dir.path(), digest, "acme-2").is_some());
+    }
+
+    #[test]
+    fn a_cut_never_reaches_past_the_text_it_is_applied_to() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
+        let (_, indexed) =
+            lookup(dir.path(), Digest::of(FILE.as_bytes()), "acme-2").expect("found");
+        assert!(indexed.cut(&FILE[..FILE.len() / 2]).is_none());
     }
 
     #[test]
@@ -270,7 +501,7 @@ password = "never-in-the-index"
     #[test]
     fn another_version_of_the_file_has_no_index() {
         let dir = tempfile::tempdir().expect("tempdir");
-        store(dir.path(), Digest::of(FILE.as_bytes()), &config(FILE)).expect("stored");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
         let edited = FILE.replace("Jane", "Janet");
         assert!(lookup(dir.path(), Digest::of(edited.as_bytes()), "acme").is_none());
     }
@@ -279,7 +510,7 @@ password = "never-in-the-index"
     fn the_index_holds_no_password_and_is_owner_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let digest = Digest::of(FILE.as_bytes());
-        store(dir.path(), digest, &config(FILE)).expect("stored");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
         let path = index_path(dir.path(), digest);
         let text = std::fs::read_to_string(&path).expect("index");
         assert!(!text.contains("never-in-the-index"));
@@ -296,7 +527,7 @@ password = "never-in-the-index"
     fn a_damaged_index_is_ignored() {
         let dir = tempfile::tempdir().expect("tempdir");
         let digest = Digest::of(FILE.as_bytes());
-        store(dir.path(), digest, &config(FILE)).expect("stored");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
         let path = index_path(dir.path(), digest);
         let text = std::fs::read_to_string(&path).expect("index");
 
@@ -311,13 +542,13 @@ password = "never-in-the-index"
     fn storing_again_repairs_a_damaged_index() {
         let dir = tempfile::tempdir().expect("tempdir");
         let digest = Digest::of(FILE.as_bytes());
-        store(dir.path(), digest, &config(FILE)).expect("stored");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
         let path = index_path(dir.path(), digest);
         let good = std::fs::read(&path).expect("index");
         std::fs::write(&path, &good[..good.len() / 2]).expect("cut short");
         assert!(lookup(dir.path(), digest, "acme-2").is_none());
 
-        store(dir.path(), digest, &config(FILE)).expect("stored again");
+        store(dir.path(), FILE, &config(FILE)).expect("stored again");
         assert_eq!(std::fs::read(&path).expect("index"), good);
         assert!(lookup(dir.path(), digest, "acme-2").is_some());
     }
@@ -327,7 +558,7 @@ password = "never-in-the-index"
         let dir = tempfile::tempdir().expect("tempdir");
         for i in 0..KEEP + 4 {
             let text = FILE.replace("Jane", &format!("Jane{i}"));
-            store(dir.path(), Digest::of(text.as_bytes()), &config(&text)).expect("stored");
+            store(dir.path(), &text, &config(&text)).expect("stored");
         }
         let left = std::fs::read_dir(dir.path()).expect("dir").count();
         assert_eq!(left, KEEP);

@@ -16,7 +16,6 @@ use serde::de::IntoDeserializer;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::index::Digest;
 use super::{Config, Connection, ProxyChoice, SecretSource, Settings, Transport, words};
 use crate::secret::Secret;
 
@@ -173,12 +172,12 @@ impl fmt::Display for Problem {
 /// is set, so the app can start and say where connections would go. The
 /// file is only read, never written.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    load_with_digest(path).map(|(config, _)| config)
+    load_with_text(path).map(|(config, _)| config)
 }
 
-/// [`load`], also giving the digest of the bytes it parsed (`None` when there was no
-/// file), which names the file's [connection index](super::index).
-pub fn load_with_digest(path: &Path) -> Result<(Config, Option<Digest>), ConfigError> {
+/// [`load`], also giving the text it parsed (`None` when there was no file), from which
+/// the file's [connection index](super::index) is made.
+pub fn load_with_text(path: &Path) -> Result<(Config, Option<String>), ConfigError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -198,7 +197,6 @@ pub fn load_with_digest(path: &Path) -> Result<(Config, Option<Digest>), ConfigE
         }
     };
 
-    let digest = Digest::of(&bytes);
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
@@ -219,9 +217,14 @@ pub fn load_with_digest(path: &Path) -> Result<(Config, Option<Digest>), ConfigE
         }
     };
 
-    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut config = parse(&text, path)?;
+    add_file_warnings(&mut config, path);
+    Ok((config, Some(text)))
+}
 
+/// Adds the warnings about the file itself (not its text) to `config`, read from `path`.
+#[cfg_attr(not(unix), allow(unused_variables))]
+pub(crate) fn add_file_warnings(config: &mut Config, path: &Path) {
     #[cfg(unix)]
     if config
         .connections
@@ -231,8 +234,6 @@ pub fn load_with_digest(path: &Path) -> Result<(Config, Option<Digest>), ConfigE
     {
         config.warnings.push(warning);
     }
-
-    Ok((config, Some(digest)))
 }
 
 /// Warns when a file holding a plain password is readable by group or others.

@@ -22,10 +22,10 @@ pub use edit::{
     SaveOptions, validate_draft,
 };
 pub use keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete_from_keyring, store_in_keyring};
-pub(crate) use load::redact_userinfo;
 pub use load::{
-    ConfigError, NAMED_COLORS, Problem, check_color, load, load_with_digest, parse, read_ca_file,
+    ConfigError, NAMED_COLORS, Problem, check_color, load, load_with_text, parse, read_ca_file,
 };
+pub(crate) use load::{add_file_warnings, redact_userinfo};
 pub use source::{PromptedSecrets, SecretError};
 pub use watch::{ConfigDiff, Fingerprint, WatchOptions, diff, watch, watch_with};
 
