@@ -108,9 +108,10 @@ pub fn parse_color(text: &str) -> Option<Color> {
 /// The journal holds thousands of entries and the list a thousand connections,
 /// but a frame shows a few dozen: building a `Row` (formatted times, cloned
 /// names) for every one of them cost tens of milliseconds a frame. This picks
-/// the rows exactly as ratatui's `Table` would from `offset` (the last frame's
-/// scroll) and `selected` (an index among all `len` rows): keep the selection
-/// in view, otherwise stay still. Build `rows[range]` only, draw them with the
+/// the rows as ratatui's `Table` would from `offset` (the last frame's scroll)
+/// and `selected` (an index among all `len` rows): keep the selection in view,
+/// otherwise stay still; but never leave empty rows under the last one while
+/// rows above are hidden. Build `rows[range]` only, draw them with the
 /// returned state, then keep `range.start + state.offset()` as the next offset.
 pub fn table_window(
     block: &Block,
@@ -130,7 +131,10 @@ pub fn table_window(
 
     // ratatui's `Table::visible_rows` for rows of height 1: fill from the
     // offset (moved up to the selection), then scroll down to the selection.
-    let mut start = offset.min(last);
+    // One difference: the window never ends in empty rows while rows above it
+    // are hidden, as it would after the terminal grew taller at the end of the
+    // journal; it moves up to fill the space instead.
+    let mut start = offset.min(len.saturating_sub(height.max(1)));
     if let Some(selected) = selected {
         start = start.min(selected);
     }
@@ -201,9 +205,16 @@ mod tests {
             for len in 0..=12_usize {
                 for offset in 0..=14 {
                     for selected in std::iter::once(None).chain((0..=len + 2).map(Some)) {
-                        // The whole table, as the panes drew it before.
+                        // The whole table, as the panes drew it before, from the offset
+                        // moved up so that no empty rows follow the last one.
+                        let rows_in_view = usize::from(height.saturating_sub(3)).max(1);
+                        let filled = if height > 2 && len > 0 {
+                            offset.min(len.saturating_sub(rows_in_view))
+                        } else {
+                            offset
+                        };
                         let mut whole_state = TableState::default()
-                            .with_offset(offset)
+                            .with_offset(filled)
                             .with_selected(selected);
                         let mut whole = Buffer::empty(area);
                         table(0..len).render(area, &mut whole, &mut whole_state);
@@ -245,5 +256,10 @@ mod tests {
         let (range, state) = table_window(&block, area, 10_000, 100, Some(120));
         assert_eq!(range, 100..147);
         assert_eq!(state.selected(), Some(20));
+        // At the end of the journal in a 3-row pane, then the terminal grows: the view
+        // moves up to fill the pane rather than showing 3 rows and 44 empty ones.
+        let (range, state) = table_window(&block, area, 10_000, 9_997, Some(9_999));
+        assert_eq!(range, 9_953..10_000);
+        assert_eq!(state.selected(), Some(46));
     }
 }
