@@ -629,7 +629,8 @@ fn load_script_config(path: Option<PathBuf>, index: bool) -> anyhow::Result<Conf
             ),
         ));
     }
-    if !index {
+    // Only a regular file is indexed: the quick path never reads any other kind.
+    if !index || !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
         return load_config(Some(&path));
     }
     let (config, text) =
@@ -648,7 +649,7 @@ fn load_script_config(path: Option<PathBuf>, index: bool) -> anyhow::Result<Conf
 /// of other connections. `None` when the index has no verified cut for these bytes (see
 /// [`config::index`]); the caller then loads the whole file.
 fn quick_config(config_flag: Option<&Path>, name: &str) -> Option<Config> {
-    let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
+    let path = regular_config(config_flag)?;
     let bytes = std::fs::read(&path).ok()?;
     let cache = TokenCache::open_default()?;
     let digest = config::index::Digest::of(&bytes);
@@ -660,6 +661,13 @@ fn quick_config(config_flag: Option<&Path>, name: &str) -> Option<Config> {
     Some(config)
 }
 
+/// The connections file, when it is a regular file: a pipe or FIFO (`--config
+/// <(sops -d ...)`, `/dev/stdin`) can be read once only, so it never takes the quick path.
+fn regular_config(config_flag: Option<&Path>) -> Option<PathBuf> {
+    let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
+    std::fs::metadata(&path).ok()?.is_file().then_some(path)
+}
+
 /// The connection `name` and its file's settings from the connection index, with the
 /// token cache they point into; `None` when the index cannot say (no file, no index
 /// for these bytes yet, no such name).
@@ -667,7 +675,7 @@ fn quick_lookup(
     config_flag: Option<&Path>,
     name: &str,
 ) -> Option<(TokenCache, Settings, config::index::Indexed)> {
-    let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
+    let path = regular_config(config_flag)?;
     let digest = config::index::Digest::of_file(&path).ok()?;
     let cache = TokenCache::open_default()?;
     let (settings, indexed) =

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use actsm::sim::{SimConfig, SimServer, SimUser};
+use sha2::{Digest as _, Sha256};
 
 mod cli_common;
 
@@ -474,9 +475,31 @@ async fn fresh_and_exec_parse_only_their_connection_cut_from_the_file() {
     assert_eq!(fx.basic(), 3);
 
     // Proof that the cut, not the whole file, was parsed: give acme's line the ranges of
-    // other's table. Only a command that parses the cut now finds no 'acme' in it.
+    // other's table, and the check that makes the index believe it. Only a command that
+    // parses the cut now finds no 'acme' in it.
     let index = fx.index_files().pop().expect("one index");
     let text = std::fs::read_to_string(&index).expect("index");
+    let settings_line = text.lines().nth(1).expect("settings line").to_owned();
+    let file_digest = Sha256::digest(std::fs::read(fx.config_path()).expect("config"));
+    let seal = |mut line: serde_json::Value| -> String {
+        let items = line.as_array_mut().expect("array");
+        items.pop(); // the old check
+        let body = serde_json::to_string(items).expect("json");
+        let mut hasher = Sha256::new();
+        hasher.update(file_digest);
+        hasher.update(settings_line.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(body.as_bytes());
+        let check = hasher.finalize()[..8]
+            .iter()
+            .fold(String::new(), |mut out, b| {
+                use std::fmt::Write as _;
+                let _ = write!(out, "{b:02x}");
+                out
+            });
+        items.push(check.into());
+        line.to_string()
+    };
     let ranges = |name: &str| -> serde_json::Value {
         let line = text
             .lines()
@@ -496,7 +519,7 @@ async fn fresh_and_exec_parse_only_their_connection_cut_from_the_file() {
             if l.starts_with("[\"acme\",") {
                 let mut v = json(l);
                 v[4] = other.clone();
-                format!("{v}\n")
+                format!("{}\n", seal(v))
             } else {
                 format!("{l}\n")
             }

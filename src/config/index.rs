@@ -19,10 +19,15 @@
 //! it gave exactly what the full parse gave for that connection and the settings, so the
 //! cut parse is the full parse, minus the other connections.
 //!
-//! Format, one item per line: `actsm-connection-index/2`, then a JSON object of the
+//! A file whose connections name a `ca_file` gets no index: its full parse reads those
+//! files too, so its bytes alone do not decide the answer.
+//!
+//! Format, one item per line: `actsm-connection-index/3`, then a JSON object of the
 //! settings a cached token is judged by and where the preamble and `[settings]` are,
-//! then one JSON array `[name, url, database, user, [[start, end], ...]]` per connection
-//! in file order (no ranges when its cut could not be verified).
+//! then one JSON array `[name, url, database, user, [[start, end], ...], check]` per
+//! connection in file order (no ranges when its cut could not be verified). `check` is a
+//! hash of the file's digest, the settings line and the rest of the array: a damaged
+//! line or settings line, or an index under another file's name, is not believed.
 
 use std::io::Write as _;
 use std::ops::Range;
@@ -34,7 +39,7 @@ use sha2::{Digest as _, Sha256};
 use super::{Config, Settings};
 
 /// The first line of every index file.
-const MAGIC: &str = "actsm-connection-index/2";
+const MAGIC: &str = "actsm-connection-index/3";
 /// Index files end in this.
 const EXT: &str = "idx";
 /// How many index files are kept: one per version of each connections file in use.
@@ -121,8 +126,23 @@ struct IndexedSettings {
     shared: Vec<[usize; 2]>,
 }
 
-/// One line of the index after the settings line.
+/// One line of the index after the settings line, without its check.
 type Line = (String, String, String, String, Vec<[usize; 2]>);
+
+/// One line of the index as stored: [`Line`] and its [`check`].
+type CheckedLine = (String, String, String, String, Vec<[usize; 2]>, String);
+
+/// The check of the index line `line` (a [`Line`] in JSON), in the index of the file
+/// whose digest is `digest` and whose settings line is `settings`: the first 8 bytes of
+/// their SHA-256, in hex.
+fn check(digest: Digest, settings: &str, line: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(digest.0);
+    hasher.update(settings.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(line.as_bytes());
+    Digest(hasher.finalize().into()).hex()[..16].to_owned()
+}
 
 /// Where a file's tables are, found by their header lines.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -251,7 +271,8 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
     if lines.next()?.ok()? != MAGIC {
         return None;
     }
-    let settings: IndexedSettings = serde_json::from_str(&lines.next()?.ok()?).ok()?;
+    let settings_line = lines.next()?.ok()?;
+    let settings: IndexedSettings = serde_json::from_str(&settings_line).ok()?;
     // Every line starts with the JSON string of its name; compare that first so only the
     // one line wanted is decoded.
     let prefix = format!("[{}", serde_json::to_string(name).ok()?);
@@ -259,7 +280,13 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
         l.strip_prefix(prefix.as_str())
             .is_some_and(|rest| rest.starts_with(','))
     })?;
-    let (name, url, database, user, own): Line = serde_json::from_str(&line).ok()?;
+    let (name, url, database, user, own, checked): CheckedLine =
+        serde_json::from_str(&line).ok()?;
+    let line: Line = (name, url, database, user, own);
+    if check(digest, &settings_line, &serde_json::to_string(&line).ok()?) != checked {
+        return None;
+    }
+    let (name, url, database, user, own) = line;
     let pieces = (!own.is_empty()).then(|| {
         let mut pieces = to_ranges(&settings.shared);
         pieces.extend(to_ranges(&own));
@@ -291,6 +318,13 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
 /// Written owner-only, to a temporary file renamed into place, so a reader never sees
 /// half an index.
 pub fn store(dir: &Path, source: &str, config: &Config) -> std::io::Result<()> {
+    if config
+        .connections
+        .iter()
+        .any(|c| c.transport.ca_file.is_some())
+    {
+        return Ok(());
+    }
     let digest = Digest::of(source.as_bytes());
     let path = index_path(dir, digest);
     let config_path = config
@@ -311,7 +345,8 @@ pub fn store(dir: &Path, source: &str, config: &Config) -> std::io::Result<()> {
             .map(|l| to_pairs(&l.shared))
             .unwrap_or_default(),
     };
-    text.push_str(&serde_json::to_string(&settings).map_err(std::io::Error::other)?);
+    let settings_line = serde_json::to_string(&settings).map_err(std::io::Error::other)?;
+    text.push_str(&settings_line);
     text.push('\n');
     for (i, c) in config.connections.iter().enumerate() {
         let own = layout
@@ -328,7 +363,17 @@ pub fn store(dir: &Path, source: &str, config: &Config) -> std::io::Result<()> {
             c.user.clone(),
             own,
         );
-        text.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
+        let json = serde_json::to_string(&line).map_err(std::io::Error::other)?;
+        let (name, url, database, user, own) = line;
+        let checked: CheckedLine = (
+            name,
+            url,
+            database,
+            user,
+            own,
+            check(digest, &settings_line, &json),
+        );
+        text.push_str(&serde_json::to_string(&checked).map_err(std::io::Error::other)?);
         text.push('\n');
     }
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
@@ -360,17 +405,35 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Removes all but the [`KEEP`] most recently written index files (and leftover
-/// temporary files of writers that died).
+/// How old a temporary file must be before [`prune`] takes it for the leftover of a
+/// writer that died: a live writer renames its file within milliseconds.
+const STALE_TEMP: Duration = Duration::from_secs(10 * 60);
+
+/// Removes all but the [`KEEP`] most recently written index files, and temporary files
+/// older than [`STALE_TEMP`] (left by writers that died).
 fn prune(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == EXT))
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
+    let now = std::time::SystemTime::now();
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let Some(modified) = entry.metadata().ok().and_then(|m| m.modified().ok()) else {
+            continue;
+        };
+        match path.extension().and_then(|x| x.to_str()) {
+            Some(EXT) => files.push((modified, path)),
+            Some("tmp")
+                if now
+                    .duration_since(modified)
+                    .is_ok_and(|age| age > STALE_TEMP) =>
+            {
+                let _ = std::fs::remove_file(path);
+            }
+            _ => {}
+        }
+    }
     files.sort_by_key(|f| std::cmp::Reverse(f.0));
     for (_, path) in files.into_iter().skip(KEEP) {
         let _ = std::fs::remove_file(path);
@@ -562,5 +625,79 @@ password = "never-in-the-index"
         }
         let left = std::fs::read_dir(dir.path()).expect("dir").count();
         assert_eq!(left, KEEP);
+    }
+
+    #[test]
+    fn a_line_changed_on_disk_is_not_believed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digest = Digest::of(FILE.as_bytes());
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
+        let path = index_path(dir.path(), digest);
+        let text = std::fs::read_to_string(&path).expect("index");
+
+        // One byte of the user: the line still decodes but names another login.
+        std::fs::write(&path, text.replacen("\"Jane\"", "\"Jana\"", 1)).expect("write");
+        assert!(lookup(dir.path(), digest, "acme").is_none());
+        assert!(
+            lookup(dir.path(), digest, "acme-2").is_some(),
+            "other lines stand"
+        );
+
+        // The settings line judges every cached token: a change there voids every line.
+        std::fs::write(&path, text.replacen("420000", "42000", 1)).expect("write");
+        assert!(lookup(dir.path(), digest, "acme").is_none());
+        assert!(lookup(dir.path(), digest, "acme-2").is_none());
+
+        // A whole index copied under another file's name.
+        let other = FILE.replace("Jane", "Janet");
+        let other_digest = Digest::of(other.as_bytes());
+        std::fs::write(index_path(dir.path(), other_digest), &text).expect("write");
+        assert!(lookup(dir.path(), other_digest, "acme-2").is_none());
+    }
+
+    #[test]
+    fn a_file_naming_a_ca_file_gets_no_index() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/act_transport/ca.cert.pem"
+            ),
+            &ca,
+        )
+        .expect("copy CA");
+        let text = FILE.replace(
+            "password_env = \"ACME_PW\"",
+            &format!(
+                "password_env = \"ACME_PW\"\nca_file = {:?}",
+                ca.display().to_string()
+            ),
+        );
+        let parsed = config(&text);
+        assert!(parsed.connections[0].transport.ca_file.is_some());
+        let index = dir.path().join("index");
+        store(&index, &text, &parsed).expect("nothing to store");
+        assert!(lookup(&index, Digest::of(text.as_bytes()), "acme-2").is_none());
+        assert!(!index.exists());
+    }
+
+    #[test]
+    fn a_temporary_file_left_by_a_dead_writer_is_removed_once_stale() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stale = dir.path().join(".dead.1.0000abcd.tmp");
+        let fresh = dir.path().join(".live.2.0000abcd.tmp");
+        for path in [&stale, &fresh] {
+            std::fs::write(path, "half an index").expect("write");
+        }
+        let old = std::time::SystemTime::now() - 2 * STALE_TEMP;
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .and_then(|f| f.set_modified(old))
+            .expect("age the file");
+        store(dir.path(), FILE, &config(FILE)).expect("stored");
+        assert!(!stale.exists(), "a stale temporary file is removed");
+        assert!(fresh.exists(), "a writer's file in use is left alone");
     }
 }
