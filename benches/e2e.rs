@@ -1,7 +1,7 @@
 //! End-to-end figures for README.md's "Performance" table: actsm as whole processes
 //! against the built-in simulator on loopback, side by side with `cat` and `curl`.
 //!
-//! Run with `cargo bench --bench e2e` (about two minutes; `-- --quick` shortens the idle
+//! Run with `cargo bench --bench e2e` (about three minutes; `-- --quick` shortens the idle
 //! window to 10 s and takes fewer samples). It prints what it measured, each figure next
 //! to its target, and ends with the table in Markdown. Nothing here asserts: a missed
 //! target is printed as missed, with the figure.
@@ -17,6 +17,7 @@
     clippy::cast_sign_loss
 )]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -28,6 +29,10 @@ use std::time::{Duration, Instant};
 use actsm::sim::{SimConfig, SimServer, SimUser};
 use anyhow::{Context as _, bail};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+mod fixture;
 
 /// The password every bench login uses, passed to actsm through this variable.
 const PASSWORD_ENV: &str = "ACTSM_BENCH_PASSWORD";
@@ -79,19 +84,30 @@ fn main() -> anyhow::Result<()> {
     );
 
     let mut table = Table::default();
+    // A part that fails (a timeout, a process that exits with an error) becomes a missed
+    // row with its reason, and the other parts still run.
     // The first frame's journal is the cold start's, so that one always runs.
-    bench.cold_start(&mut table)?;
+    let cold = bench.cold_start(&mut table);
+    table.record("Cold start, 1,000 connections", cold);
     if plan.runs("frame") {
-        bench.first_frame(&mut table, &plan)?;
+        let frame = bench.first_frame(&mut table, &plan);
+        table.record("First frame, 1,000 connections", frame);
+    }
+    if plan.runs("render") {
+        let render = frame_render(&mut table, &plan);
+        table.record("Frame render at 200x50", render);
     }
     if plan.runs("token") {
-        bench.cached_token(&mut table, &plan)?;
+        let token = bench.cached_token(&mut table, &plan);
+        table.record("Cached `actsm token` vs `cat`", token);
     }
     if plan.runs("fresh") {
-        bench.fresh_token(&mut table, &plan)?;
+        let fresh = bench.fresh_token(&mut table, &plan);
+        table.record("Fresh `actsm token --fresh` vs `curl`", fresh);
     }
     if plan.runs("idle") {
-        bench.idle(&mut table, &plan)?;
+        let idle = bench.idle(&mut table, &plan);
+        table.record("Idle TUI", idle);
     }
 
     println!("\n{}", table.markdown());
@@ -101,10 +117,16 @@ fn main() -> anyhow::Result<()> {
         chrono::Utc::now().format("%Y-%m-%d")
     );
     let missed = table.missed();
-    if missed.is_empty() {
+    let unmeasured = table.unmeasured_rows();
+    if missed.is_empty() && unmeasured.is_empty() {
         println!("every target met");
+    } else if missed.is_empty() {
+        println!("every target measured was met");
     } else {
         println!("targets missed: {}", missed.join("; "));
+    }
+    if !unmeasured.is_empty() {
+        println!("not measured: {}", unmeasured.join("; "));
     }
     runtime.block_on(sim.shutdown());
     Ok(())
@@ -116,7 +138,8 @@ struct Plan {
     token_runs: usize,
     fresh_runs: usize,
     frame_runs: usize,
-    /// `--only frame,token,fresh,idle`: just these after the cold start.
+    render_runs: usize,
+    /// `--only frame,render,token,fresh,idle`: just these after the cold start.
     only: Option<Vec<String>>,
 }
 
@@ -133,6 +156,7 @@ impl Plan {
             token_runs: 300,
             fresh_runs: 100,
             frame_runs: 10,
+            render_runs: 1000,
             only: None,
         }
     }
@@ -143,6 +167,7 @@ impl Plan {
             token_runs: 60,
             fresh_runs: 30,
             frame_runs: 3,
+            render_runs: 200,
             only: None,
         }
     }
@@ -310,11 +335,9 @@ impl Bench<'_> {
             None => table.unmeasured("Cold start: peak memory of actsm", "needs Linux /proc"),
         }
         if let Some(bytes) = settled {
-            table.row(
+            table.info(
                 "Cold start: resident memory a second later (VmRSS)",
                 megabytes(bytes),
-                "—",
-                true,
             );
         }
         Ok(())
@@ -469,10 +492,19 @@ impl Bench<'_> {
         )?;
         let after = self.sim.stats();
         let calls = after.authorize_basic - before.authorize_basic;
-        let expected = 2 * (plan.fresh_runs + WARM_UP) as u64;
-        if calls != expected {
-            bail!("expected {expected} Basic authorize calls, the simulator saw {calls}");
-        }
+        let runs = (plan.fresh_runs + WARM_UP) as u64;
+        // Each side makes exactly one Basic authorize per run; more from actsm is a
+        // figure of its own, not a reason to drop the ratio.
+        table.row(
+            "Fresh: authorize calls per `actsm token --fresh`",
+            format!(
+                "{:.2} ({} calls for {runs} runs)",
+                calls.saturating_sub(runs) as f64 / runs as f64,
+                calls.saturating_sub(runs)
+            ),
+            "1",
+            calls == 2 * runs,
+        );
         let ratio = ratio(actsm, floor);
         println!(
             "  actsm {} vs curl {} = {ratio:.2}x",
@@ -512,10 +544,19 @@ impl Bench<'_> {
         std::thread::sleep(Duration::from_secs(3));
 
         let before_sim = self.sim.stats();
-        let before = tui.usage();
+        let before = tui.cpu_time();
         let frames_before = tui.bursts();
-        std::thread::sleep(window);
-        let after = tui.usage();
+        // Threads come and go (the runtime's spare threads end after 10 s idle): sample
+        // them four times a second so an ended thread's switches still count.
+        let mut switches = tui.thread_switches().map(Switches::new);
+        let end = Instant::now() + window;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            std::thread::sleep(left.min(Duration::from_millis(250)));
+            if let (Some(switches), Some(sample)) = (switches.as_mut(), tui.thread_switches()) {
+                switches.update(sample);
+            }
+        }
+        let after = tui.cpu_time();
         let frames = tui.bursts() - frames_before;
         let calls = self.sim.stats().total - before_sim.total;
         let rss = tui.resident_memory();
@@ -528,14 +569,12 @@ impl Bench<'_> {
         );
         match (before, after) {
             (Some(before), Some(after)) => {
-                let cpu = after.cpu.saturating_sub(before.cpu);
+                let cpu = after.saturating_sub(before);
                 let share = cpu.as_secs_f64() / seconds * 100.0;
-                let wakeups = after.switches.saturating_sub(before.switches);
                 println!(
-                    "  CPU {} in {} s = {share:.3} % of one core; {wakeups} wakeups ({:.1}/s)",
+                    "  CPU {} in {} s = {share:.3} % of one core",
                     millis(cpu),
                     window.as_secs(),
-                    wakeups as f64 / seconds
                 );
                 table.row(
                     &format!(
@@ -546,22 +585,28 @@ impl Bench<'_> {
                     "< 0.5 %",
                     share < 0.5,
                 );
-                if after.switches == 0 {
-                    // Some kernels and sandboxes report no context switches at all.
-                    table.unmeasured(
-                        "Idle TUI: wakeups",
-                        "the kernel reports no context switches",
-                    );
-                } else {
-                    table.row(
-                        "Idle TUI: wakeups (context switches, all threads)",
-                        format!("{wakeups} ({:.1}/s)", wakeups as f64 / seconds),
-                        "—",
-                        true,
-                    );
-                }
             }
-            _ => table.unmeasured("Idle TUI: CPU and wakeups", "needs Linux /proc"),
+            _ => table.unmeasured("Idle TUI: CPU", "needs Linux /proc"),
+        }
+        match switches {
+            // Some kernels and sandboxes report no context switches at all.
+            Some(switches) if switches.any_counted() => {
+                let wakeups = switches.total();
+                println!(
+                    "  {wakeups} wakeups ({:.1}/s) over {} threads",
+                    wakeups as f64 / seconds,
+                    switches.threads()
+                );
+                table.info(
+                    "Idle TUI: wakeups (context switches of every thread)",
+                    format!("{wakeups} ({:.1}/s)", wakeups as f64 / seconds),
+                );
+            }
+            Some(_) => table.unmeasured(
+                "Idle TUI: wakeups",
+                "the kernel reports no context switches",
+            ),
+            None => table.unmeasured("Idle TUI: wakeups", "needs Linux /proc"),
         }
         table.row(
             "Idle TUI: frames written to the terminal",
@@ -576,10 +621,58 @@ impl Bench<'_> {
             calls == 0,
         );
         if let Some(rss) = rss {
-            table.row("Idle TUI: resident memory", megabytes(rss), "—", true);
+            table.info("Idle TUI: resident memory", megabytes(rss));
         }
         Ok(())
     }
+}
+
+/// One frame of the TUI rendered in-process at 200x50 into ratatui's test backend, with
+/// 1,000 connections and 10,000 journal entries (the micro bench's `render` group, here
+/// with its target): the median of still frames, and of frames after the once-a-second
+/// tick that moves every countdown.
+fn frame_render(table: &mut Table, plan: &Plan) -> anyhow::Result<()> {
+    println!(
+        "frame render: {COLS}x{ROWS}, 1,000 connections, 10,000 journal entries, {} frames …",
+        plan.render_runs
+    );
+    let mut app = fixture::populated_app();
+    let mut terminal = Terminal::new(TestBackend::new(COLS, ROWS))?;
+    for _ in 0..20 {
+        terminal.draw(|frame| app.render(frame))?;
+    }
+    let mut still = Vec::with_capacity(plan.render_runs);
+    let mut ticked = Vec::with_capacity(plan.render_runs);
+    for i in 0..plan.render_runs {
+        let started = Instant::now();
+        terminal.draw(|frame| app.render(frame))?;
+        still.push(started.elapsed());
+        // The clock cycles through one minute so no token expires during the run.
+        let second = i64::try_from(i % 60)?;
+        let started = Instant::now();
+        app.update(actsm::tui::Message::Tick(
+            fixture::now() + chrono::Duration::seconds(second),
+        ));
+        terminal.draw(|frame| app.render(frame))?;
+        ticked.push(started.elapsed());
+    }
+    let (still, ticked) = (median(&mut still), median(&mut ticked));
+    println!(
+        "  median {} (nothing changed), {} (countdown tick)",
+        millis(still),
+        millis(ticked)
+    );
+    table.row(
+        "Frame render at 200x50, 1,000 connections, 10,000 journal entries",
+        format!(
+            "{} ({} with the countdown tick)",
+            millis(still),
+            millis(ticked)
+        ),
+        "< 2 ms",
+        still.max(ticked) < Duration::from_millis(2),
+    );
+    Ok(())
 }
 
 /// Tokens the simulator issued between two snapshots of its counters.
@@ -713,6 +806,33 @@ impl Table {
             target.to_owned(),
             Some(met),
         ));
+    }
+
+    /// A figure with no target of its own: printed, never counted as met or missed.
+    fn info(&mut self, what: &str, measured: impl Into<String>) {
+        self.rows
+            .push((what.to_owned(), measured.into(), "—".to_owned(), None));
+    }
+
+    /// Turns a part that failed into a missed row, with the reason.
+    fn record(&mut self, part: &str, outcome: anyhow::Result<()>) {
+        if let Err(e) = outcome {
+            println!("  {part} failed: {e:#}");
+            self.rows.push((
+                part.to_owned(),
+                format!("failed: {e:#}"),
+                "see above".to_owned(),
+                Some(false),
+            ));
+        }
+    }
+
+    fn unmeasured_rows(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|(_, measured, _, _)| measured.starts_with("not measured"))
+            .map(|(what, measured, _, _)| format!("{what} ({measured})"))
+            .collect()
     }
 
     fn unmeasured(&mut self, what: &str, why: &str) {
@@ -865,8 +985,12 @@ impl Tui {
         proc_status_kb(self.pid?, "VmRSS:").map(|kb| kb * 1024)
     }
 
-    fn usage(&self) -> Option<Usage> {
-        usage(self.pid?)
+    fn cpu_time(&self) -> Option<Duration> {
+        cpu_time(self.pid?)
+    }
+
+    fn thread_switches(&self) -> Option<BTreeMap<u32, u64>> {
+        thread_switches(self.pid?)
     }
 }
 
@@ -874,43 +998,78 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// CPU time and context switches of a process, summed over its threads.
-struct Usage {
-    cpu: Duration,
-    switches: u64,
-}
-
-/// CPU time from `/proc/PID/stat` (user plus system, every thread, the ones that have
-/// ended included) and the voluntary and involuntary context switches of the threads alive
-/// now, from `/proc/PID/task/*/status`. Linux only.
-fn usage(pid: u32) -> Option<Usage> {
+/// CPU time from `/proc/PID/stat`: user plus system, every thread, the ones that have
+/// ended included. Linux only.
+fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name, in parentheses, may hold spaces: count fields after it.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    let cpu = Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second());
+    Some(Duration::from_secs_f64(
+        ticks as f64 / clock_ticks_per_second(),
+    ))
+}
 
-    let mut switches = 0u64;
+/// The voluntary plus involuntary context switches of each thread alive now, by thread
+/// id, from `/proc/PID/task/*/status`. Linux only.
+fn thread_switches(pid: u32) -> Option<BTreeMap<u32, u64>> {
+    let mut threads = BTreeMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .ok()?
         .filter_map(Result::ok)
     {
-        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
             continue;
         };
-        for line in status.lines() {
-            if line.starts_with("voluntary_ctxt_switches:")
-                || line.starts_with("nonvoluntary_ctxt_switches:")
-            {
-                switches += line
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
+            continue; // ended between the listing and the read
+        };
+        let switches = status
+            .lines()
+            .filter(|line| {
+                line.starts_with("voluntary_ctxt_switches:")
+                    || line.starts_with("nonvoluntary_ctxt_switches:")
+            })
+            .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum();
+        threads.insert(tid, switches);
+    }
+    Some(threads)
+}
+
+/// Context switches over a window, thread by thread: a thread that ends keeps what it
+/// had at the last sample, and one that starts counts from zero.
+struct Switches {
+    start: BTreeMap<u32, u64>,
+    last: BTreeMap<u32, u64>,
+}
+
+impl Switches {
+    fn new(start: BTreeMap<u32, u64>) -> Self {
+        Self {
+            last: start.clone(),
+            start,
         }
     }
-    Some(Usage { cpu, switches })
+
+    fn update(&mut self, sample: BTreeMap<u32, u64>) {
+        self.last.extend(sample);
+    }
+
+    fn total(&self) -> u64 {
+        self.last
+            .iter()
+            .map(|(tid, n)| n.saturating_sub(self.start.get(tid).copied().unwrap_or(0)))
+            .sum()
+    }
+
+    fn threads(&self) -> usize {
+        self.last.len()
+    }
+
+    fn any_counted(&self) -> bool {
+        self.last.values().any(|n| *n > 0)
+    }
 }
 
 /// `getconf CLK_TCK`, the unit of `/proc/PID/stat`'s times; 100 where it cannot be asked.
