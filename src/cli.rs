@@ -752,9 +752,18 @@ fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
         } else {
             format!("known connections: {}", known.join(", "))
         };
+        // A name typed in another case, with stray spaces or a typo: say which was meant.
+        let names: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
+        let meant = names
+            .iter()
+            .copied()
+            .find(|n| n.eq_ignore_ascii_case(name.trim()))
+            .or_else(|| config::suggestion(name.trim(), &names))
+            .map(|n| format!("did you mean '{n}'? "))
+            .unwrap_or_default();
         failed(
             Exit::Config,
-            format!("no connection named '{name}' in {file}; {hint}"),
+            format!("no connection named '{name}' in {file}; {meant}{hint}"),
         )
     })
 }

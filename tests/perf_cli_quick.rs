@@ -432,6 +432,20 @@ async fn an_unknown_name_lists_twelve_names_and_how_many_more() {
             "{err}"
         );
     }
+    // A name in another case, with stray spaces or one letter off: the error says which.
+    for (typed, meant) in [
+        ("CONN-07", "conn-07"),
+        (" conn-08 ", "conn-08"),
+        ("con-09", "conn-09"),
+    ] {
+        let (out, _) = fx.run_any(&["token", typed]).await;
+        assert_eq!(out.status.code(), Some(3), "{typed}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("did you mean '{meant}'?")), "{err}");
+    }
+    let (out, _) = fx.run_any(&["token", "nope"]).await;
+    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+
     // The 12-name cut is only for long files: a short one lists every name.
     fx.write_config(&fx.file("acme", "Jane Doe"));
     let (out, _) = fx.run_any(&["token", "nope"]).await;

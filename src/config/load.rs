@@ -1186,7 +1186,7 @@ fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
 }
 
 /// The allowed name closest to `name`, when it is close enough to be a likely typo.
-fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|a| (edit_distance(name, a), *a))
