@@ -729,6 +729,9 @@ fn log_warnings(config: &Config) {
 /// Connection names an unknown-name error lists: a file of hundreds would bury the error.
 const KNOWN_SHOWN: usize = 12;
 
+/// Most names a "did you mean" offers; more, equally close, say nothing useful.
+const MEANT_SHOWN: usize = 3;
+
 fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
     config.connection(name).ok_or_else(|| {
         let file = config.path.as_ref().map_or_else(
@@ -752,15 +755,29 @@ fn find<'a>(config: &'a Config, name: &str) -> anyhow::Result<&'a Connection> {
         } else {
             format!("known connections: {}", known.join(", "))
         };
-        // A name typed in another case, with stray spaces or a typo: say which was meant.
+        // A name typed in another case, with stray spaces or a typo: say which was meant,
+        // when one name (or a few, equally close) stands out.
         let names: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
-        let meant = names
+        let mut meant: Vec<&str> = names
             .iter()
             .copied()
-            .find(|n| n.eq_ignore_ascii_case(name.trim()))
-            .or_else(|| config::suggestion(name.trim(), &names))
-            .map(|n| format!("did you mean '{n}'? "))
-            .unwrap_or_default();
+            .filter(|n| n.eq_ignore_ascii_case(name.trim()))
+            .collect();
+        if meant.is_empty() {
+            meant = config::closest(name.trim(), &names);
+        }
+        let meant = match meant.as_slice() {
+            [] => String::new(),
+            [one] => format!("did you mean '{one}'? "),
+            few if few.len() <= MEANT_SHOWN => format!(
+                "did you mean one of {}? ",
+                few.iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => String::new(),
+        };
         failed(
             Exit::Config,
             format!("no connection named '{name}' in {file}; {meant}{hint}"),

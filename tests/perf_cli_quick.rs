@@ -443,8 +443,18 @@ async fn an_unknown_name_lists_twelve_names_and_how_many_more() {
         let err = stderr(&out);
         assert!(err.contains(&format!("did you mean '{meant}'?")), "{err}");
     }
-    let (out, _) = fx.run_any(&["token", "nope"]).await;
-    assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    // Nothing close, or too many equally close (conn-10 ... conn-19 for "conn-1"): no guess.
+    for typed in ["nope", "conn-1"] {
+        let (out, _) = fx.run_any(&["token", typed]).await;
+        assert!(!stderr(&out).contains("did you mean"), "{}", stderr(&out));
+    }
+    // A few equally close: all of them.
+    let (out, _) = fx.run_any(&["token", "conn-3"]).await;
+    assert!(
+        stderr(&out).contains("did you mean one of 'conn-03', 'conn-13', 'conn-23'?"),
+        "{}",
+        stderr(&out)
+    );
 
     // The 12-name cut is only for long files: a short one lists every name.
     fx.write_config(&fx.file("acme", "Jane Doe"));

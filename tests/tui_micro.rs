@@ -59,6 +59,9 @@ fn sorting_ignores_case_in_names_and_groups() {
         vec!["delta", "Gamma", "alpha2", "beta", "Alpha"]
     );
 
+    // At start the top row is selected, not the file's first connection ("beta").
+    assert_eq!(app.selected_name(), Some("delta"));
+
     app.update(Message::Key(KeyEvent::from(KeyCode::Char('s'))));
     assert_eq!(app.sort(), SortKey::Name);
     assert_eq!(

@@ -1185,8 +1185,23 @@ fn unknown_message(name: &str, allowed: &[&str], what: &str) -> String {
     message
 }
 
+/// The allowed names closest to `name` (all of those tied for closest), when they are
+/// close enough to be a likely typo; empty when none is.
+pub(crate) fn closest<'a>(name: &str, allowed: &[&'a str]) -> Vec<&'a str> {
+    let near: Vec<(usize, &str)> = allowed
+        .iter()
+        .map(|a| (edit_distance(name, a), *a))
+        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
+        .collect();
+    let best = near.iter().map(|(d, _)| *d).min();
+    near.into_iter()
+        .filter(|(d, _)| Some(*d) == best)
+        .map(|(_, a)| a)
+        .collect()
+}
+
 /// The allowed name closest to `name`, when it is close enough to be a likely typo.
-pub(crate) fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+fn suggestion<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
         .map(|a| (edit_distance(name, a), *a))

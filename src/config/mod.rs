@@ -25,7 +25,7 @@ pub use keyring::{KEYRING_SERVICE, KEYRING_TIMEOUT, delete_from_keyring, store_i
 pub use load::{
     ConfigError, NAMED_COLORS, Problem, check_color, load, load_with_text, parse, read_ca_file,
 };
-pub(crate) use load::{add_file_warnings, redact_userinfo, suggestion};
+pub(crate) use load::{add_file_warnings, closest, redact_userinfo};
 pub use source::{PromptedSecrets, SecretError};
 pub use watch::{ConfigDiff, Fingerprint, WatchOptions, diff, watch, watch_with};
 

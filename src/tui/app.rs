@@ -393,7 +393,11 @@ impl App {
             inspector_scroll: 0,
             areas: PaneAreas::default(),
         };
-        app.select_first_visible();
+        // The top row of the list as sorted, not the file's first connection, which a
+        // sort by group may put far down a long list.
+        if let Some(&first) = app.visible().first() {
+            app.selected = first;
+        }
         app
     }
 
