@@ -310,7 +310,7 @@ pub fn lookup(dir: &Path, digest: Digest, name: &str) -> Option<(Settings, Index
 }
 
 /// Writes the index of `config`, parsed from `source`, into `dir`,
-/// unless it is there already, byte for byte; then removes all but the newest [`KEEP`]
+/// unless it is there already, byte for byte; then removes all but the newest 16 (`KEEP`)
 /// index files.
 ///
 /// An index file that differs (damaged, cut short) is replaced: the full path that found
