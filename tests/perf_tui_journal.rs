@@ -120,42 +120,13 @@ fn skipped_lines_are_reported_after_a_late_load() {
 
 // ---------------------------------------------------------------- run_loop
 
-fn text(frame: &DrawnFrame) -> String {
-    let width = usize::from(frame.buffer.area.width);
-    frame
-        .buffer
-        .content()
-        .chunks(width)
-        .map(|row| {
-            row.iter()
-                .map(ratatui::buffer::Cell::symbol)
-                .collect::<String>()
-                + "\n"
-        })
-        .collect()
-}
-
+/// Waits (at most [`BOUND`]) for a frame whose screen satisfies `pred`.
 async fn frame_where(
     frames: &mut UnboundedReceiver<DrawnFrame>,
     what: &str,
     pred: impl Fn(&str) -> bool,
 ) -> DrawnFrame {
-    let mut last = String::new();
-    let found = timeout(BOUND, async {
-        while let Some(frame) = frames.recv().await {
-            last = text(&frame);
-            if pred(&last) {
-                return Some(frame);
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(frame)) => frame,
-        Ok(None) => panic!("the loop ended before {what}"),
-        Err(elapsed) => panic!("{elapsed}: no frame with {what} within {BOUND:?}; last:\n{last}"),
-    }
+    tui_common::frame_where(frames, BOUND, what, pred).await
 }
 
 /// The journal pane's rows (below its `Time  Connection` header), top to bottom.
@@ -218,15 +189,23 @@ async fn the_first_frame_does_not_wait_for_the_journal_and_new_entries_stay_on_t
     // The first frame, while the journal read is blocked on the FIFO.
     let first = frame_where(&mut frames, "the first frame", |_| true).await;
     assert_eq!(first.number, 1);
-    assert!(!text(&first).contains("earlier-"), "{}", text(&first));
+    assert!(
+        !tui_common::buffer_text(&first.buffer).contains("earlier-"),
+        "{}",
+        tui_common::buffer_text(&first.buffer)
+    );
 
     // This run's authorize shows in the journal, still before the load.
     let ours = frame_where(&mut frames, "this run's entry", |t| {
         row_of(&journal_rows(t), "sim").is_some()
     })
     .await;
-    assert!(text(&ours).contains("Journal (1)"), "{}", text(&ours));
-    assert!(!text(&ours).contains("earlier-"));
+    assert!(
+        tui_common::buffer_text(&ours.buffer).contains("Journal (1)"),
+        "{}",
+        tui_common::buffer_text(&ours.buffer)
+    );
+    assert!(!tui_common::buffer_text(&ours.buffer).contains("earlier-"));
 
     // Let the loader read: open the FIFO's write end (its open returns once the loader's
     // read end is open), take the FIFO's name away so the writer's appends go to a new
@@ -248,7 +227,7 @@ async fn the_first_frame_does_not_wait_for_the_journal_and_new_entries_stay_on_t
         t.contains("Journal (4)")
     })
     .await;
-    let rows = journal_rows(&text(&merged));
+    let rows = journal_rows(&tui_common::buffer_text(&merged.buffer));
     let sim_row = row_of(&rows, "sim").expect("this run's entry");
     for i in 0..3 {
         let old = row_of(&rows, &format!("earlier-{i}")).expect("an earlier entry");

@@ -18,8 +18,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::timeout;
 
 mod engine_common;
+mod tui_common;
 
 use engine_common::*;
+use tui_common::buffer_text;
 
 /// How long a key may take to show on screen. Generous: the loop needs
 /// microseconds; this only catches a loop that waits on the network.
@@ -42,43 +44,13 @@ async fn hung_server() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}/act.web.api"), accepted)
 }
 
-fn text(frame: &DrawnFrame) -> String {
-    let width = usize::from(frame.buffer.area.width);
-    frame
-        .buffer
-        .content()
-        .chunks(width)
-        .map(|row| {
-            row.iter()
-                .map(ratatui::buffer::Cell::symbol)
-                .collect::<String>()
-                + "\n"
-        })
-        .collect()
-}
-
 /// Waits (at most [`BOUND`]) for a frame whose screen satisfies `pred`.
 async fn frame_where(
     frames: &mut UnboundedReceiver<DrawnFrame>,
     what: &str,
     pred: impl Fn(&str) -> bool,
 ) -> DrawnFrame {
-    let mut last = String::new();
-    let found = timeout(BOUND, async {
-        while let Some(frame) = frames.recv().await {
-            last = text(&frame);
-            if pred(&last) {
-                return Some(frame);
-            }
-        }
-        None
-    })
-    .await;
-    match found {
-        Ok(Some(frame)) => frame,
-        Ok(None) => panic!("the loop ended before {what}"),
-        Err(elapsed) => panic!("{elapsed}: no frame with {what} within {BOUND:?}; last:\n{last}"),
-    }
+    tui_common::frame_where(frames, BOUND, what, pred).await
 }
 
 /// The connection list's row of `name` (rows carry a state badge `●`).
@@ -147,7 +119,7 @@ async fn keys_are_handled_and_drawn_while_a_server_hangs() {
     .await;
     assert!(help.number > moved.number);
     // Still hung: the call has not come back (no verdict, still authorizing).
-    let screen = text(&help);
+    let screen = buffer_text(&help.buffer);
     assert!(row(&screen, "hung").contains("authoriz"), "{screen}");
 
     // `q` ends the loop promptly, the hung call notwithstanding.

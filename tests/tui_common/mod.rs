@@ -207,7 +207,11 @@ pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
 
 /// The rendered screen as text, one line per row.
 pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
-    let buffer = terminal.backend().buffer();
+    buffer_text(terminal.backend().buffer())
+}
+
+/// A buffer (a rendered screen, or a frame the app's loop drew) as text, one line per row.
+pub fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
     let width = usize::from(buffer.area.width);
     buffer
         .content()
@@ -219,6 +223,32 @@ pub fn screen_text(terminal: &Terminal<TestBackend>) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Waits (at most `bound`) for a frame drawn by the app's loop whose screen satisfies
+/// `pred`; panics naming `what`, with the last screen, when none comes.
+pub async fn frame_where(
+    frames: &mut tokio::sync::mpsc::UnboundedReceiver<actsm::tui::DrawnFrame>,
+    bound: Duration,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> actsm::tui::DrawnFrame {
+    let mut last = String::new();
+    let found = tokio::time::timeout(bound, async {
+        while let Some(frame) = frames.recv().await {
+            last = buffer_text(&frame.buffer);
+            if pred(&last) {
+                return Some(frame);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(frame)) => frame,
+        Ok(None) => panic!("the loop ended before {what}"),
+        Err(elapsed) => panic!("{elapsed}: no frame with {what} within {bound:?}; last:\n{last}"),
+    }
 }
 
 /// The screen as text, then the same grid with one letter per cell naming its
