@@ -558,3 +558,131 @@ async fn fresh_and_exec_parse_only_their_connection_cut_from_the_file() {
         stderr(&out)
     );
 }
+
+// ---------------------------------------------------------------- cases a tester found
+
+/// Runs `actsm ARGS` with `input` on its stdin.
+#[cfg(unix)]
+async fn with_stdin(fx: &Fixture, args: &[&str], input: String) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let mut command = fx.command(args);
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("actsm starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write config");
+        drop(stdin);
+        child.wait_with_output().expect("actsm runs")
+    })
+    .await
+    .expect("join")
+}
+
+/// `--config /dev/stdin` (or `<(sops -d file)`, a FIFO) can be read once only: had the
+/// quick path read it to hash it, the full path would then find an empty file. `token`
+/// and `exec` read the pipe as `list` does.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connections_file_on_a_pipe_works_for_token_as_for_list() {
+    let fx = Fixture::quick().await;
+    let text = fx.file("acme", "Jane Doe");
+
+    let list = with_stdin(&fx, &["list", "--config", "/dev/stdin"], text.clone()).await;
+    assert_eq!(list.status.code(), Some(0), "list: {}", stderr(&list));
+    assert!(stdout(&list).contains("acme"));
+
+    let token = with_stdin(
+        &fx,
+        &["token", "acme", "--config", "/dev/stdin"],
+        text.clone(),
+    )
+    .await;
+    assert_eq!(
+        token.status.code(),
+        Some(0),
+        "token from a pipe: {}",
+        stderr(&token)
+    );
+
+    let exec = with_stdin(
+        &fx,
+        &["exec", "acme", "--config", "/dev/stdin", "--", "true"],
+        text,
+    )
+    .await;
+    assert_eq!(
+        exec.status.code(),
+        Some(0),
+        "exec from a pipe: {}",
+        stderr(&exec)
+    );
+}
+
+/// The full parse reads every connection's `ca_file`, which the file's bytes do not
+/// cover. Once `other`'s CA file is gone the full parse refuses the file (exit 3), and
+/// `token acme` (cached and --fresh) and `exec` must refuse it too, whatever ran before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_ca_file_fails_token_as_it_fails_list() {
+    let fx = Fixture::quick().await;
+    let ca = fx.dir.path().join("ca.pem");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/act_transport/ca.cert.pem"
+        ),
+        &ca,
+    )
+    .expect("copy CA");
+    // `other` is the file's last table: the line is its.
+    fx.write_config(&(fx.file("acme", "Jane Doe") + "ca_file = \"ca.pem\"\n"));
+
+    fx.run(&["token", "acme"]).await;
+    std::fs::remove_file(&ca).expect("remove CA");
+
+    let (list, _) = fx.run_any(&["list"]).await;
+    assert_eq!(list.status.code(), Some(3), "list: {}", stderr(&list));
+
+    for args in [
+        &["token", "acme"][..],
+        &["token", "acme", "--fresh"][..],
+        &["exec", "acme", "--", "true"][..],
+    ] {
+        let (out, _) = fx.run_any(args).await;
+        assert_eq!(
+            out.status.code(),
+            list.status.code(),
+            "{args:?} answered although the file no longer loads: {}",
+            stdout(&out)
+        );
+    }
+}
+
+/// A damaged index line that still decodes (here: acme's user turned into other's) is
+/// not believed: the cached answer is still acme's own login.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_index_line_never_serves_another_users_token() {
+    let fx = Fixture::quick().await;
+    fx.write_config(&fx.file("acme", SECOND_USER));
+    for name in ["acme", "other"] {
+        fx.run(&["token", name]).await;
+    }
+    let index = fx.index_files().pop().expect("one index");
+    let damaged = std::fs::read_to_string(&index).expect("index").replacen(
+        &format!("\"{SECOND_USER}\""),
+        "\"Jane Doe\"",
+        1,
+    );
+    std::fs::write(&index, damaged).expect("damage the index");
+
+    let (out, _) = fx.run(&["token", "acme", "--format", "json"]).await;
+    assert_eq!(
+        json(&out)["user"],
+        SECOND_USER,
+        "served the token of another login"
+    );
+}
