@@ -672,11 +672,9 @@ async fn a_damaged_index_line_never_serves_another_users_token() {
         fx.run(&["token", name]).await;
     }
     let index = fx.index_files().pop().expect("one index");
-    let damaged = std::fs::read_to_string(&index).expect("index").replacen(
-        &format!("\"{SECOND_USER}\""),
-        "\"Jane Doe\"",
-        1,
-    );
+    let good = std::fs::read_to_string(&index).expect("index");
+    let damaged = good.replacen(&format!("\"{SECOND_USER}\""), "\"Jane Doe\"", 1);
+    assert_ne!(damaged, good, "acme's line names {SECOND_USER}");
     std::fs::write(&index, damaged).expect("damage the index");
 
     let (out, _) = fx.run(&["token", "acme", "--format", "json"]).await;
