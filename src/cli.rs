@@ -629,8 +629,7 @@ fn load_script_config(path: Option<PathBuf>, index: bool) -> anyhow::Result<Conf
             ),
         ));
     }
-    // Only a regular file is indexed: the quick path never reads any other kind.
-    if !index || !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+    if !index || !is_regular_file(&path) {
         return load_config(Some(&path));
     }
     let (config, text) =
@@ -661,11 +660,17 @@ fn quick_config(config_flag: Option<&Path>, name: &str) -> Option<Config> {
     Some(config)
 }
 
-/// The connections file, when it is a regular file: a pipe or FIFO (`--config
-/// <(sops -d ...)`, `/dev/stdin`) can be read once only, so it never takes the quick path.
+/// The connections file, when it is a regular file (see [`is_regular_file`]).
 fn regular_config(config_flag: Option<&Path>) -> Option<PathBuf> {
     let path = paths::resolve_config(config_flag.map(Path::to_path_buf))?;
-    std::fs::metadata(&path).ok()?.is_file().then_some(path)
+    is_regular_file(&path).then_some(path)
+}
+
+/// Whether `path` is a regular file, the only kind the connection index serves: a pipe
+/// or FIFO (`--config <(sops -d ...)`, `/dev/stdin`) can be read once only, so it never
+/// takes the quick path and is never indexed.
+fn is_regular_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// The connection `name` and its file's settings from the connection index, with the
