@@ -813,74 +813,90 @@ fn machine() -> String {
 /// The figures, each with its target, printed as a Markdown table at the end.
 #[derive(Default)]
 struct Table {
-    rows: Vec<(String, String, String, Option<bool>)>,
+    rows: Vec<Row>,
+}
+
+struct Row {
+    what: String,
+    measured: String,
+    target: String,
+    mark: Mark,
+}
+
+/// How a row stands against its target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    Met,
+    Missed,
+    /// A figure with no target of its own.
+    Info,
+    /// A figure this machine cannot give (no curl, no /proc).
+    Unmeasured,
 }
 
 impl Table {
+    fn push(&mut self, what: &str, measured: impl Into<String>, target: &str, mark: Mark) {
+        self.rows.push(Row {
+            what: what.to_owned(),
+            measured: measured.into(),
+            target: target.to_owned(),
+            mark,
+        });
+    }
+
     fn row(&mut self, what: &str, measured: impl Into<String>, target: &str, met: bool) {
-        self.rows.push((
-            what.to_owned(),
-            measured.into(),
-            target.to_owned(),
-            Some(met),
-        ));
+        let mark = if met { Mark::Met } else { Mark::Missed };
+        self.push(what, measured, target, mark);
     }
 
     /// A figure with no target of its own: printed, never counted as met or missed.
     fn info(&mut self, what: &str, measured: impl Into<String>) {
-        self.rows
-            .push((what.to_owned(), measured.into(), "—".to_owned(), None));
+        self.push(what, measured, "—", Mark::Info);
     }
 
     /// Turns a part that failed into a missed row, with the reason.
     fn record(&mut self, part: &str, outcome: anyhow::Result<()>) {
         if let Err(e) = outcome {
             println!("  {part} failed: {e:#}");
-            self.rows.push((
-                part.to_owned(),
-                format!("failed: {e:#}"),
-                "see above".to_owned(),
-                Some(false),
-            ));
+            self.push(part, format!("failed: {e:#}"), "see above", Mark::Missed);
         }
     }
 
-    fn unmeasured_rows(&self) -> Vec<String> {
-        self.rows
-            .iter()
-            .filter(|(_, measured, _, _)| measured.starts_with("not measured"))
-            .map(|(what, measured, _, _)| format!("{what} ({measured})"))
-            .collect()
-    }
-
     fn unmeasured(&mut self, what: &str, why: &str) {
-        self.rows.push((
-            what.to_owned(),
-            format!("not measured: {why}"),
-            String::new(),
-            None,
-        ));
+        self.push(what, format!("not measured: {why}"), "", Mark::Unmeasured);
     }
 
     fn markdown(&self) -> String {
         let mut out = String::from("| Figure | Measured | Target | |\n|---|---|---|---|\n");
-        for (what, measured, target, met) in &self.rows {
-            let mark = match met {
-                Some(true) => "met",
-                Some(false) => "**missed**",
-                None => "—",
+        for row in &self.rows {
+            let mark = match row.mark {
+                Mark::Met => "met",
+                Mark::Missed => "**missed**",
+                Mark::Info | Mark::Unmeasured => "—",
             };
-            let _ = writeln!(out, "| {what} | {measured} | {target} | {mark} |");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {mark} |",
+                row.what, row.measured, row.target
+            );
         }
         out
     }
 
     fn missed(&self) -> Vec<String> {
-        self.rows
-            .iter()
-            .filter(|(_, _, _, met)| *met == Some(false))
-            .map(|(what, measured, target, _)| format!("{what}: {measured} (target {target})"))
+        self.marked(Mark::Missed)
+            .map(|r| format!("{}: {} (target {})", r.what, r.measured, r.target))
             .collect()
+    }
+
+    fn unmeasured_rows(&self) -> Vec<String> {
+        self.marked(Mark::Unmeasured)
+            .map(|r| format!("{} ({})", r.what, r.measured))
+            .collect()
+    }
+
+    fn marked(&self, mark: Mark) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| r.mark == mark)
     }
 }
 
